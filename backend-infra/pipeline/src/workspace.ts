@@ -1,0 +1,121 @@
+/**
+ * The embedded workspace: everything the local mode keeps, in one folder.
+ *
+ *   DIR/requests.git              bare request repo (both CSV files, branch main)
+ *   DIR/private/<name>.git        one bare repo per approved package
+ *   DIR/reports/<request_id>/     report.md, report.html, report.sarif
+ *   DIR/outbox/                   .eml files when no SMTP server is configured
+ *   DIR/repoguard.config.json     the configuration below
+ */
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  REQUEST_COLUMNS,
+  REQUESTS_FILE,
+  RESULT_COLUMNS,
+  RESULTS_FILE,
+  appendRows
+} from '../../../src/common';
+import { git } from './git';
+
+export interface IMailConfig {
+  /** `outbox`: write .eml files to DIR/outbox; `smtp`: send through host:port. */
+  transport: 'outbox' | 'smtp';
+  from: string;
+  host?: string;
+  port?: number;
+}
+
+export interface IWorkspaceConfig {
+  allowedHosts: string[];
+  allowedLocalRoots: string[];
+  severityThreshold: 'critical' | 'high' | 'medium' | 'low' | 'info';
+  maxRepoSizeMB: number;
+  scanTimeoutSeconds: number;
+  scanners: string[];
+  mail: IMailConfig;
+}
+
+export function defaultConfig(root: string): IWorkspaceConfig {
+  return {
+    allowedHosts: ['github.com', 'gitlab.com', 'bitbucket.org'],
+    allowedLocalRoots: [path.join(root, 'sources')],
+    severityThreshold: 'medium',
+    maxRepoSizeMB: 200,
+    scanTimeoutSeconds: 300,
+    scanners: ['semgrep', 'bandit'],
+    mail: { transport: 'outbox', from: 'repoguard@localhost' }
+  };
+}
+
+export class Workspace {
+  constructor(readonly root: string) {}
+
+  get requestRepo(): string {
+    return path.join(this.root, 'requests.git');
+  }
+  get privateDir(): string {
+    return path.join(this.root, 'private');
+  }
+  get reportsDir(): string {
+    return path.join(this.root, 'reports');
+  }
+  get outboxDir(): string {
+    return path.join(this.root, 'outbox');
+  }
+  get configFile(): string {
+    return path.join(this.root, 'repoguard.config.json');
+  }
+
+  async config(): Promise<IWorkspaceConfig> {
+    let text: string;
+    try {
+      text = await readFile(this.configFile, 'utf8');
+    } catch {
+      throw new Error(
+        `${this.root} is not a RepoGuard workspace: run \`repoguard-pipeline init --local ${this.root}\``
+      );
+    }
+    return { ...defaultConfig(this.root), ...(JSON.parse(text) as Partial<IWorkspaceConfig>) };
+  }
+
+  /**
+   * Create the workspace (idempotent: an existing workspace is left as it is,
+   * and only what is missing is added).
+   */
+  async init(): Promise<{ created: boolean }> {
+    const created = !existsSync(this.configFile);
+    for (const dir of [this.root, this.privateDir, this.reportsDir, this.outboxDir]) {
+      await mkdir(dir, { recursive: true });
+    }
+    if (created) {
+      await writeFile(
+        this.configFile,
+        JSON.stringify(defaultConfig(this.root), null, 2) + '\n',
+        'utf8'
+      );
+    }
+    if (!existsSync(path.join(this.requestRepo, 'HEAD'))) {
+      await git(['init', '--quiet', '--bare', '--initial-branch=main', this.requestRepo]);
+      await this.seedRequestRepo();
+    }
+    return { created };
+  }
+
+  /** First commit of the request repo: both CSV files with their headers. */
+  private async seedRequestRepo(): Promise<void> {
+    const work = await mkdtemp(path.join(tmpdir(), 'repoguard-seed-'));
+    try {
+      await git(['clone', '--quiet', this.requestRepo, work]);
+      await writeFile(path.join(work, REQUESTS_FILE), appendRows('', REQUEST_COLUMNS, []));
+      await writeFile(path.join(work, RESULTS_FILE), appendRows('', RESULT_COLUMNS, []));
+      await git(['add', REQUESTS_FILE, RESULTS_FILE], { cwd: work });
+      await git(['commit', '--quiet', '-m', 'Start the RepoGuard request repo'], { cwd: work });
+      await git(['push', '--quiet', 'origin', 'HEAD:main'], { cwd: work });
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+}

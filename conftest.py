@@ -1,0 +1,13 @@
+import pytest
+
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config):
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"repoguard": True},
+            "allow_unauthenticated_access": False,
+        }
+    }

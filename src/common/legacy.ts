@@ -1,0 +1,25 @@
+/**
+ * The original sample's request file named GitHub archive downloads, e.g.
+ * `https://github.com/OWNER/REPO/archive/refs/heads/main.zip`. RepoGuard clones
+ * instead, so such a URL maps to its repository and ref.
+ */
+export interface ILegacySource {
+  repoUrl: string;
+  /** Branch, tag or commit; `''` means the default branch. */
+  ref: string;
+}
+
+const ARCHIVE =
+  /^https:\/\/github\.com\/([^/\s]+)\/([^/\s]+)\/archive\/(?:refs\/(?:heads|tags)\/)?(.+?)\.(?:zip|tar\.gz)$/i;
+const CODELOAD =
+  /^https:\/\/codeload\.github\.com\/([^/\s]+)\/([^/\s]+)\/(?:zip|tar\.gz|legacy\.zip|legacy\.tar\.gz)\/(?:refs\/(?:heads|tags)\/)?(.+)$/i;
+
+/** Map a legacy URL to a repository and ref; other URLs pass through. */
+export function fromLegacyUrl(url: string): ILegacySource {
+  const match = ARCHIVE.exec(url) ?? CODELOAD.exec(url);
+  if (!match) {
+    return { repoUrl: url, ref: '' };
+  }
+  const [, owner, repo, ref] = match;
+  return { repoUrl: `https://github.com/${owner}/${repo}`, ref };
+}

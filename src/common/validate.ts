@@ -1,0 +1,221 @@
+/**
+ * Validation of a request row, which is hostile input: it comes from a form,
+ * a magic, a CLI or a plain git edit of the request file. The same rules run
+ * in the panel (to tell the user early) and in the pipeline (to decide).
+ */
+import { IRequestRow, RequestColumn } from './columns';
+
+export interface IValidationPolicy {
+  /** Hosts a `https://` repository URL may name (exact, case-insensitive). */
+  allowedHosts: readonly string[];
+  /**
+   * Absolute folders under which a `file://` URL is accepted (embedded mode
+   * only). Empty or absent: no local source is accepted.
+   */
+  allowedLocalRoots?: readonly string[];
+}
+
+/** One reason a field was refused. */
+export interface IFieldError {
+  field: RequestColumn;
+  reason: string;
+}
+
+export const LIMITS = {
+  requestId: 64,
+  packageName: 100,
+  repoUrl: 2048,
+  ref: 200,
+  email: 254,
+  justification: 2000
+} as const;
+
+// Control characters other than tab/newline (which only justification may hold).
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f\u2028\u2029]/;
+// eslint-disable-next-line no-control-regex
+const ANY_CONTROL = /[\u0000-\u001f\u007f\u2028\u2029]/;
+
+const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+/** PEP 508 / npm compatible: letters, digits, `.`, `_`, `-`; starts and ends alnum. */
+const PACKAGE_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/;
+const EMAIL = /^[A-Za-z0-9.!#%&+^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+/** A git ref as `git check-ref-format` would accept it, minus anything option-like. */
+export function refProblem(ref: string): string | null {
+  if (ref === '') {
+    return null; // default branch
+  }
+  if (ref.length > LIMITS.ref) {
+    return `is longer than ${LIMITS.ref} characters`;
+  }
+  if (ref.startsWith('-')) {
+    return 'must not start with "-" (it would be read as an option)';
+  }
+  if (!/^[A-Za-z0-9._/+-]+$/.test(ref)) {
+    return 'may only hold letters, digits and . _ / + -';
+  }
+  if (
+    ref.includes('..') ||
+    ref.includes('//') ||
+    ref.startsWith('/') ||
+    ref.endsWith('/') ||
+    ref.endsWith('.') ||
+    ref.endsWith('.lock') ||
+    ref.split('/').some(part => part.startsWith('.'))
+  ) {
+    return 'is not a valid git ref name';
+  }
+  return null;
+}
+
+function localPathUnder(pathname: string, roots: readonly string[]): boolean {
+  const segments = pathname.split('/');
+  if (segments.some(s => s === '..' || s === '.')) {
+    return false;
+  }
+  return roots.some(root => {
+    const base = root.replace(/\/+$/, '');
+    return base.startsWith('/') && (pathname === base || pathname.startsWith(base + '/'));
+  });
+}
+
+/** Why a repository URL is refused, or null when it is acceptable. */
+export function repoUrlProblem(url: string, policy: IValidationPolicy): string | null {
+  if (url === '') {
+    return 'is required';
+  }
+  if (url.length > LIMITS.repoUrl) {
+    return `is longer than ${LIMITS.repoUrl} characters`;
+  }
+  if (ANY_CONTROL.test(url) || /\s/.test(url)) {
+    return 'must not contain spaces or control characters';
+  }
+  if (url.startsWith('-')) {
+    return 'must not start with "-" (it would be read as an option)';
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'is not a URL';
+  }
+  if (parsed.username || parsed.password) {
+    return 'must not contain credentials (user:password@)';
+  }
+  if (parsed.search || parsed.hash) {
+    return 'must not have a query (?) or fragment (#)';
+  }
+  if (parsed.protocol === 'file:') {
+    const roots = policy.allowedLocalRoots ?? [];
+    if (roots.length === 0) {
+      return 'file:// sources are accepted only in the embedded mode';
+    }
+    if (parsed.host !== '') {
+      return 'a file:// URL must not name a host';
+    }
+    let pathname: string;
+    try {
+      pathname = decodeURIComponent(parsed.pathname);
+    } catch {
+      return 'has an invalid %-escape';
+    }
+    if (!localPathUnder(pathname, roots) || /\.\.(\/|$)/.test(url)) {
+      return `a file:// source must lie under ${roots.join(' or ')}`;
+    }
+    return null;
+  }
+  if (parsed.protocol !== 'https:') {
+    return `must use https:// (not ${parsed.protocol.replace(/:$/, '')})`;
+  }
+  const host = parsed.hostname.toLowerCase();
+  if (!policy.allowedHosts.map(h => h.toLowerCase()).includes(host)) {
+    return `host ${host} is not on the allow list (${policy.allowedHosts.join(', ')})`;
+  }
+  if (parsed.port !== '') {
+    return 'must not name a port';
+  }
+  const parts = parsed.pathname.split('/').filter(p => p !== '');
+  if (parts.length < 2) {
+    return 'must name a repository (https://HOST/OWNER/REPO)';
+  }
+  if (parts.some(p => p === '..' || p === '.' || p.startsWith('-'))) {
+    return 'has a path segment that is not allowed';
+  }
+  return null;
+}
+
+/**
+ * Every problem of a request row, each naming its field. An empty list means
+ * the row is acceptable. `requested_at` and `requester_email` may be empty in
+ * rows converted from the legacy format.
+ */
+export function validateRequest(
+  row: IRequestRow,
+  policy: IValidationPolicy
+): IFieldError[] {
+  const errors: IFieldError[] = [];
+  const add = (field: RequestColumn, reason: string | null): void => {
+    if (reason) {
+      errors.push({ field, reason });
+    }
+  };
+
+  const id = row.request_id;
+  add(
+    'request_id',
+    id === ''
+      ? 'is required'
+      : id.length > LIMITS.requestId
+        ? `is longer than ${LIMITS.requestId} characters`
+        : REQUEST_ID.test(id)
+          ? null
+          : 'may only hold letters, digits, "_" and "-", starting with a letter or digit'
+  );
+
+  const name = row.package_name;
+  add(
+    'package_name',
+    name === ''
+      ? 'is required'
+      : name.length > LIMITS.packageName
+        ? `is longer than ${LIMITS.packageName} characters`
+        : PACKAGE_NAME.test(name)
+          ? null
+          : 'may only hold letters, digits, ".", "_" and "-", starting and ending with a letter or digit'
+  );
+
+  add('repo_url', repoUrlProblem(row.repo_url, policy));
+  add('ref', refProblem(row.ref));
+
+  const email = row.requester_email;
+  add(
+    'requester_email',
+    email === ''
+      ? null
+      : email.length > LIMITS.email || !EMAIL.test(email)
+        ? 'is not an email address'
+        : null
+  );
+
+  const why = row.justification;
+  add(
+    'justification',
+    why.length > LIMITS.justification
+      ? `is longer than ${LIMITS.justification} characters`
+      : CONTROL.test(why)
+        ? 'must not contain control characters'
+        : null
+  );
+
+  const at = row.requested_at;
+  add(
+    'requested_at',
+    at === '' || (ISO_TIME.test(at) && !Number.isNaN(Date.parse(at)))
+      ? null
+      : 'is not an ISO 8601 time (e.g. 2026-11-24T10:00:00Z)'
+  );
+  return errors;
+}
+
