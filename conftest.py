@@ -9,5 +9,7 @@ def jp_server_config(jp_server_config):
         "ServerApp": {
             "jpserver_extensions": {"repoguard": True},
             "allow_unauthenticated_access": False,
+            # jupyter_server_terminals registers a route that fails the auth check.
+            "terminals_enabled": False,
         }
     }

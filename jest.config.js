@@ -1,11 +1,10 @@
 /**
- * Frontend tests: pure TypeScript (src/common) and the React components with
- * Testing Library. JupyterLab packages ship ES modules, so the few tests that
- * import them map them through ts-jest's ESM interop via babel-free transform.
+ * Frontend tests: the pure TypeScript of src/common and the React components
+ * (props in, callbacks out) with Testing Library in jsdom.
  */
 module.exports = {
   testEnvironment: 'jsdom',
-  testRegex: 'src/.*/__tests__/.*\\.spec\\.tsx?$',
+  testRegex: '/src/(.*/)?__tests__/.*\\.spec\\.tsx?$',
   transform: {
     '^.+\\.tsx?$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }]
   },

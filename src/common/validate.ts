@@ -101,6 +101,9 @@ export function repoUrlProblem(url: string, policy: IValidationPolicy): string |
   } catch {
     return 'is not a URL';
   }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'file:') {
+    return `must use https:// (not ${parsed.protocol.replace(/:$/, '')})`;
+  }
   if (parsed.username || parsed.password) {
     return 'must not contain credentials (user:password@)';
   }
@@ -125,9 +128,6 @@ export function repoUrlProblem(url: string, policy: IValidationPolicy): string |
       return `a file:// source must lie under ${roots.join(' or ')}`;
     }
     return null;
-  }
-  if (parsed.protocol !== 'https:') {
-    return `must use https:// (not ${parsed.protocol.replace(/:$/, '')})`;
   }
   const host = parsed.hostname.toLowerCase();
   if (!policy.allowedHosts.map(h => h.toLowerCase()).includes(host)) {
