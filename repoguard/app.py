@@ -36,7 +36,9 @@ class RepoGuardApp(ExtensionApp):
         return str(found) if found else ""
 
     def initialize_settings(self) -> None:
-        workspace = Workspace(workspace_from_env(self.workspace_dir)) if self.workspace_dir else None
+        workspace = (
+            Workspace(workspace_from_env(self.workspace_dir)) if self.workspace_dir else None
+        )
         self.settings.update(
             repoguard_mode=self.mode,
             repoguard_workspace=workspace,

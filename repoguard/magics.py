@@ -65,16 +65,18 @@ class Table:
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(r.get(c, ''))}</td>" for c in self.columns) + "</tr>"
+            "<tr>"
+            + "".join(f"<td>{html.escape(r.get(c, ''))}</td>" for c in self.columns)
+            + "</tr>"
             for r in self.rows
         )
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
     def __repr__(self) -> str:
-        widths = [
-            max(len(c), *(len(r.get(c, "")) for r in self.rows)) for c in self.columns
-        ]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(self.columns, widths))]
+        widths = [max(len(c), *(len(r.get(c, "")) for r in self.rows)) for c in self.columns]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(self.columns, widths, strict=True))]
         for r in self.rows:
-            lines.append("  ".join(r.get(c, "").ljust(w) for c, w in zip(self.columns, widths)))
+            lines.append(
+                "  ".join(r.get(c, "").ljust(w) for c, w in zip(self.columns, widths, strict=True))
+            )
         return "\n".join(line.rstrip() for line in lines)

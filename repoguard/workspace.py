@@ -78,7 +78,9 @@ class Workspace:
                 return ""
             if "invalid object name" in proc.stderr.lower():
                 return ""  # empty repository: no commit yet
-            raise WorkspaceError(f"cannot read {name} from {self.request_repo}: {proc.stderr.strip()}")
+            raise WorkspaceError(
+                f"cannot read {name} from {self.request_repo}: {proc.stderr.strip()}"
+            )
         return proc.stdout
 
     def results(self) -> ledger.ParsedFile:

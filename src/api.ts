@@ -13,9 +13,7 @@ export class RepoGuardClient {
 
   /** Server version, mode and readiness; `version` lets the server spot a mismatch. */
   health(frontendVersion: string): Promise<RepoGuard.IHealth> {
-    return this.request<RepoGuard.IHealth>(
-      `health?version=${encodeURIComponent(frontendVersion)}`
-    );
+    return this.request<RepoGuard.IHealth>(`health?version=${encodeURIComponent(frontendVersion)}`);
   }
 
   private async request<T>(endPoint: string, init: RequestInit = {}): Promise<T> {

@@ -1,9 +1,5 @@
 /** RepoGuard's JupyterLab plugins. This module only declares and wires them. */
-import {
-  ILayoutRestorer,
-  JupyterFrontEnd,
-  JupyterFrontEndPlugin
-} from '@jupyterlab/application';
+import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { Dialog, ICommandPalette, showDialog } from '@jupyterlab/apputils';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { RepoGuardClient } from './api';
@@ -14,7 +10,8 @@ import { RepoGuardPanel } from './widgets/RepoGuardPanel';
 
 const plugin: JupyterFrontEndPlugin<IRepoGuardModel> = {
   id: 'repoguard:plugin',
-  description: 'The RepoGuard sidebar: request public packages, watch the security gate, install what it approved.',
+  description:
+    'The RepoGuard sidebar: request public packages, watch the security gate, install what it approved.',
   autoStart: true,
   provides: IRepoGuardModel,
   optional: [ILayoutRestorer, ICommandPalette, ITranslator],

@@ -14,7 +14,9 @@ def workspace(tmp_path, monkeypatch) -> Path:
     node = shutil.which("node")
     assert node, "node is required: the workspace is made by repoguard-pipeline"
     root = tmp_path / "ws"
-    subprocess.run([node, str(PIPELINE), "init", "--local", str(root)], check=True, capture_output=True)
+    subprocess.run(
+        [node, str(PIPELINE), "init", "--local", str(root)], check=True, capture_output=True
+    )
     monkeypatch.setenv("REPOGUARD_WORKSPACE", str(root))
     return root
 

@@ -29,9 +29,7 @@ async def test_health_reports_version_mode_and_ready_workspace(jp_fetch, workspa
     }
 
 
-async def test_health_says_what_to_do_when_the_workspace_is_missing(
-    jp_fetch, workspace, tmp_path
-):
+async def test_health_says_what_to_do_when_the_workspace_is_missing(jp_fetch, workspace, tmp_path):
     # Given a workspace folder that was removed after the server started
     import shutil
 

@@ -77,7 +77,9 @@ def test_append_to_empty_file_writes_header():
 
 def test_append_extends_an_older_header_with_new_columns():
     raw = (FIXTURES / "results-15-columns.csv").read_text()
-    out = ledger.append_rows(raw, ledger.result_columns(), [{"request_id": "rq-200", "reason": "x"}])
+    out = ledger.append_rows(
+        raw, ledger.result_columns(), [{"request_id": "rq-200", "reason": "x"}]
+    )
     parsed = ledger.parse_results(out)
     assert parsed.errors == []
     assert [v["request_id"] for _, v in parsed.rows] == ["rq-009", "rq-200"]

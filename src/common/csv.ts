@@ -125,8 +125,7 @@ export function parseRequests(text: string): IParsedFile<IRequestRow> {
   const { table } = parseTable(text);
   const header = (table[0] ?? []).map(h => h.trim());
   const isLegacy =
-    LEGACY_REQUEST_COLUMNS.every(c => header.includes(c)) &&
-    !header.includes('request_id');
+    LEGACY_REQUEST_COLUMNS.every(c => header.includes(c)) && !header.includes('request_id');
   if (!isLegacy) {
     const { rows, errors } = parseWith(text, REQUEST_COLUMNS, REQUIRED_REQUEST);
     return { format: 'current', rows, errors };

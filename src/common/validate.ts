@@ -39,7 +39,8 @@ const ANY_CONTROL = /[\u0000-\u001f\u007f\u2028\u2029]/;
 const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 /** PEP 508 / npm compatible: letters, digits, `.`, `_`, `-`; starts and ends alnum. */
 const PACKAGE_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/;
-const EMAIL = /^[A-Za-z0-9.!#%&+^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+const EMAIL =
+  /^[A-Za-z0-9.!#%&+^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/;
 
 /** A git ref as `git check-ref-format` would accept it, minus anything option-like. */
@@ -151,10 +152,7 @@ export function repoUrlProblem(url: string, policy: IValidationPolicy): string |
  * the row is acceptable. `requested_at` and `requester_email` may be empty in
  * rows converted from the legacy format.
  */
-export function validateRequest(
-  row: IRequestRow,
-  policy: IValidationPolicy
-): IFieldError[] {
+export function validateRequest(row: IRequestRow, policy: IValidationPolicy): IFieldError[] {
   const errors: IFieldError[] = [];
   const add = (field: RequestColumn, reason: string | null): void => {
     if (reason) {
@@ -218,4 +216,3 @@ export function validateRequest(
   );
   return errors;
 }
-

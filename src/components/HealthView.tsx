@@ -40,7 +40,7 @@ export function HealthView(props: IHealthViewProps): JSX.Element {
       ) : null}
       <dt>{trans.__('Status')}</dt>
       <dd className={health.ready ? 'jp-mod-ready' : 'jp-mod-warn'}>
-        {health.ready ? trans.__('ready') : health.detail ?? trans.__('not ready')}
+        {health.ready ? trans.__('ready') : (health.detail ?? trans.__('not ready'))}
       </dd>
     </dl>
   );

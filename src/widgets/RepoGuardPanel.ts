@@ -39,7 +39,10 @@ export namespace RepoGuardPanel {
 namespace Private {
   /** Re-renders the health view whenever the model changes. */
   export class HealthSection extends VDomRenderer<RepoGuardModel> {
-    constructor(model: RepoGuardModel, private _trans: TranslationBundle) {
+    constructor(
+      model: RepoGuardModel,
+      private _trans: TranslationBundle
+    ) {
       super(model);
       this.addClass('jp-RepoGuardPanel-health');
     }

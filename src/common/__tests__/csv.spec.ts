@@ -87,7 +87,11 @@ describe('appendRows', () => {
 
 describe('fromLegacyUrl', () => {
   it.each([
-    ['https://github.com/dmlc/xgboost/archive/refs/heads/master.zip', 'https://github.com/dmlc/xgboost', 'master'],
+    [
+      'https://github.com/dmlc/xgboost/archive/refs/heads/master.zip',
+      'https://github.com/dmlc/xgboost',
+      'master'
+    ],
     ['https://github.com/o/r/archive/refs/tags/v1.2.tar.gz', 'https://github.com/o/r', 'v1.2'],
     ['https://github.com/o/r/archive/0123abc.zip', 'https://github.com/o/r', '0123abc'],
     ['https://codeload.github.com/o/r/zip/refs/tags/v1', 'https://github.com/o/r', 'v1'],

@@ -1,6 +1,9 @@
 import { IRequestRow, IValidationPolicy, validateRequest } from '..';
 
-const policy: IValidationPolicy = { allowedHosts: ['github.com', 'gitlab.com'], allowedLocalRoots: ['/srv/sources'] };
+const policy: IValidationPolicy = {
+  allowedHosts: ['github.com', 'gitlab.com'],
+  allowedLocalRoots: ['/srv/sources']
+};
 
 function row(overrides: Partial<IRequestRow> = {}): IRequestRow {
   return {
@@ -59,23 +62,39 @@ describe('validateRequest', () => {
 
   it('accepts a file:// source under an allowed local root only', () => {
     expect(fields({ repo_url: 'file:///srv/sources/pkg' })).toEqual([]);
-    expect(fields({ repo_url: 'file:///srv/sources/pkg' }, { allowedHosts: ['github.com'] })).toEqual(['repo_url']);
+    expect(
+      fields({ repo_url: 'file:///srv/sources/pkg' }, { allowedHosts: ['github.com'] })
+    ).toEqual(['repo_url']);
     expect(fields({ repo_url: 'file:///srv/sourcesX/pkg' })).toEqual(['repo_url']);
   });
 
-  it.each(['--output=x', '-b', 'a..b', 'main.lock', 'a b', 'x;rm -rf', '$(id)', 'refs/heads/.hidden', '@{-1}'])(
-    'refuses ref %s',
-    ref => {
-      expect(fields({ ref })).toEqual(['ref']);
-    }
-  );
+  it.each([
+    '--output=x',
+    '-b',
+    'a..b',
+    'main.lock',
+    'a b',
+    'x;rm -rf',
+    '$(id)',
+    'refs/heads/.hidden',
+    '@{-1}'
+  ])('refuses ref %s', ref => {
+    expect(fields({ ref })).toEqual(['ref']);
+  });
 
-  it.each(['-rf', '../etc', 'a/b', 'name with space', 'x;y', '', 'a'.repeat(101), '.hidden', 'pkg-'])(
-    'refuses package_name %p',
-    name => {
-      expect(fields({ package_name: name })).toEqual(['package_name']);
-    }
-  );
+  it.each([
+    '-rf',
+    '../etc',
+    'a/b',
+    'name with space',
+    'x;y',
+    '',
+    'a'.repeat(101),
+    '.hidden',
+    'pkg-'
+  ])('refuses package_name %p', name => {
+    expect(fields({ package_name: name })).toEqual(['package_name']);
+  });
 
   it('checks id, email, justification and time, each by name', () => {
     expect(fields({ request_id: '../x' })).toEqual(['request_id']);

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Install everything (scripts/setup.sh), then run every check and test suite:
+# lint, jest (frontend), pytest (server extension, magic, ledger), backend-infra
+# (CDK jest tests, cdk-nag, checkov, pipeline node:test), Galata in Chromium.
+# Every suite runs even when an earlier one fails; the exit code says if any did.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+bash scripts/setup.sh || exit 1
+export PATH=$ROOT/.venv/bin:$PATH
+export CDK_DISABLE_CLI_TELEMETRY=true
+
+failed=()
+summary=()
+suite() { # name, command...
+  local name=$1; shift
+  printf '\n\033[1m==> %s\033[0m\n' "$name"
+  local start=$SECONDS
+  if "$@"; then
+    summary+=("PASS  $name ($((SECONDS - start))s)")
+  else
+    failed+=("$name")
+    summary+=("FAIL  $name ($((SECONDS - start))s)")
+  fi
+}
+
+suite "lint: prettier" npx prettier --check --log-level warn .
+suite "lint: eslint" npx eslint .
+suite "lint: ruff" bash -c "ruff check . && ruff format --check ."
+suite "jest: frontend" npx jest
+suite "pytest: server extension, magic, ledger" python -m pytest -q -p no:cacheprovider
+suite "backend-infra: CDK, cdk-nag, pipeline" bash -c "cd backend-infra && npm test --silent"
+if [ -f backend-infra/scripts/check-templates.sh ]; then
+  suite "backend-infra: checkov over synthesized templates" bash backend-infra/scripts/check-templates.sh
+fi
+# A leftover server on Galata's fixed port would serve stale code.
+if command -v fuser >/dev/null; then fuser -k 8888/tcp >/dev/null 2>&1 || true; fi
+suite "galata: JupyterLab in Chromium" bash -c "cd ui-tests && CI=true npx playwright test"
+
+printf '\n\033[1mSummary\033[0m\n'
+printf '  %s\n' "${summary[@]}"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "Failed: ${failed[*]}"
+  exit 1
+fi
+echo "All suites passed."
