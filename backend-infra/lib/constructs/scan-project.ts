@@ -1,0 +1,111 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** The CodeBuild stages; each runs one `repoguard-pipeline` subcommand. */
+export type StageName = 'ingest' | 'scan' | 'finish';
+
+/** Directory, relative to the build's working directory, whose content becomes the stage's output artifact. */
+export const STAGE_OUTPUT_DIR = 'out';
+
+export interface ScanProjectProps {
+  /** Which subcommand this project runs. */
+  readonly stage: StageName;
+  /** Physical name prefix (project and role names). */
+  readonly prefix: string;
+  /** Image holding the scanners and the `repoguard-pipeline` CLI (injected: tests never build it). */
+  readonly buildImage: codebuild.IBuildImage;
+  /** VPC whose private subnets the build runs in. */
+  readonly vpc: ec2.IVpc;
+  /** Subnets of the build's network interfaces. */
+  readonly subnets: ec2.SubnetSelection;
+  /** Security group of the build (egress 443 only). */
+  readonly securityGroup: ec2.ISecurityGroup;
+  /** Key encrypting the build output and the log group. */
+  readonly key: kms.IKey;
+  /** Retention of the build's log group. */
+  readonly logRetention: logs.RetentionDays;
+  /** Plain-text environment variables (names, ARNs; never secret values). */
+  readonly environment: Record<string, string>;
+  /** Whether the stage writes `out/` as an output artifact. @default true */
+  readonly producesArtifact?: boolean;
+  /** Build timeout. @default 30 minutes */
+  readonly timeout?: Duration;
+  /** Compute size. @default ComputeType.SMALL */
+  readonly computeType?: codebuild.ComputeType;
+}
+
+/**
+ * One CodeBuild project of the pipeline, attached to the private subnets, that
+ * runs `repoguard-pipeline <stage> --mode aws --in $CODEBUILD_SRC_DIR --out out`
+ * in the scanner image. Its log group has a retention and the key; its role
+ * has a fixed name so other accounts can name it in trust policies.
+ */
+export class ScanProject extends Construct {
+  public readonly project: codebuild.Project;
+  public readonly role: iam.Role;
+  public readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: ScanProjectProps) {
+    super(scope, id);
+    const produces = props.producesArtifact ?? true;
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      encryptionKey: props.key,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.role = new iam.Role(this, 'Role', {
+      roleName: `${props.prefix}-${props.stage}-stage`,
+      assumedBy: new iam.ServicePrincipal('codebuild.amazonaws.com'),
+      description: `RepoGuard ${props.stage} stage (CodeBuild)`,
+    });
+
+    const command = [
+      'repoguard-pipeline',
+      props.stage,
+      '--mode aws',
+      '--in "$CODEBUILD_SRC_DIR"',
+      ...(produces ? [`--out "$CODEBUILD_SRC_DIR/${STAGE_OUTPUT_DIR}"`] : []),
+    ].join(' ');
+
+    this.project = new codebuild.PipelineProject(this, 'Project', {
+      projectName: `${props.prefix}-${props.stage}`,
+      description: `RepoGuard pipeline stage: ${props.stage}`,
+      role: this.role,
+      vpc: props.vpc,
+      subnetSelection: props.subnets,
+      securityGroups: [props.securityGroup],
+      encryptionKey: props.key,
+      timeout: props.timeout ?? Duration.minutes(30),
+      queuedTimeout: Duration.hours(2),
+      environment: {
+        buildImage: props.buildImage,
+        computeType: props.computeType ?? codebuild.ComputeType.SMALL,
+        privileged: false,
+      },
+      environmentVariables: Object.fromEntries(
+        Object.entries(props.environment).map(([name, value]) => [name, { value, type: codebuild.BuildEnvironmentVariableType.PLAINTEXT }])
+      ),
+      logging: { cloudWatch: { logGroup: this.logGroup } },
+      buildSpec: codebuild.BuildSpec.fromObject({
+        version: '0.2',
+        env: { shell: 'bash' },
+        phases: {
+          build: {
+            commands: [...(produces ? [`mkdir -p "$CODEBUILD_SRC_DIR/${STAGE_OUTPUT_DIR}"`] : []), command],
+          },
+        },
+        ...(produces ? { artifacts: { 'base-directory': STAGE_OUTPUT_DIR, files: ['**/*'] } } : {}),
+      }),
+    });
+    Validations.of(this.project).acknowledge({
+      id: 'AwsSolutions-CB5',
+      reason: 'The stages need the scanner image (semgrep, bandit, git, bubblewrap...) built from docker/scanner.Dockerfile, pinned by tag in an immutable, scanned ECR repository.',
+    });
+  }
+}

@@ -1,0 +1,311 @@
+import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
+import * as notifications from 'aws-cdk-lib/aws-codestarnotifications';
+import * as connections from 'aws-cdk-lib/aws-codestarconnections';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Construct } from 'constructs';
+import { resolveVpc, type VpcSource } from '../vpc-source';
+import { skipCheckov } from '../checkov';
+import { ArtifactStore } from '../constructs/artifact-store';
+import { MailIdentity } from '../constructs/mail-identity';
+import { ScanProject, type StageName } from '../constructs/scan-project';
+import type { TriggerKind } from '../config';
+import { acknowledgeKnownWildcards } from '../nag';
+import { allowLogsService } from './network-stack';
+
+/** Where the notify stage sends from (built from the notification stack or from configuration). */
+export interface MailSettings {
+  readonly identityArn: string;
+  readonly configurationSetArn: string;
+  readonly configurationSetName: string;
+  readonly mailFrom: string;
+  /** Role to assume to send, when SES lives in another account. @default - send with the finish role itself */
+  readonly senderRoleArn?: string;
+}
+
+export interface PipelineStackProps extends StackProps {
+  /** Physical name prefix. */
+  readonly prefix: string;
+  /** The egress VPC (prop) or the VPC shared with this account; CodeBuild runs in its private subnets. */
+  readonly network: VpcSource;
+  /** Image of the CodeBuild stages. @default - `<prefix>-scanner:<scannerImageTag>` from an ECR repository this stack creates */
+  readonly buildImage?: codebuild.IBuildImage;
+  /** Tag used with the stack's own ECR repository. @default '0.1.0' */
+  readonly scannerImageTag?: string;
+  /** GitHub organisation receiving the private repositories. */
+  readonly githubOrg: string;
+  /** `owner/name` of the request repo. */
+  readonly requestRepo: string;
+  /** Branch of the request repo. */
+  readonly requestBranch: string;
+  /** Request file whose changes start the pipeline. */
+  readonly requestFile: string;
+  /** How pushes start the pipeline. @default 'codeconnections' */
+  readonly trigger?: TriggerKind;
+  /** Existing connection. @default - a new CodeStar/CodeConnections connection (authorize it once in the console) */
+  readonly connectionArn?: string;
+  /** Existing GitHub token secret. @default - a new secret; put the token into it after deploying */
+  readonly githubTokenSecretArn?: string;
+  /** SES settings of the notify stage. */
+  readonly mail: MailSettings;
+  /** Retention of every log group. */
+  readonly logRetention: logs.RetentionDays;
+  /** Address subscribed to failed-execution alerts. @default - none */
+  readonly alertEmail?: string;
+  /** Account of the Studio domain, when not this one: a `<prefix>-panel-reader` role is created for it. @default - none */
+  readonly studioAccount?: string;
+}
+
+/** The InfoSec account's part: key, storage, token, CodePipeline V2 and its CodeBuild stages, alerts. */
+export class PipelineStack extends Stack {
+  public readonly key: kms.Key;
+  public readonly store: ArtifactStore;
+  public readonly tokenSecret: secretsmanager.ISecret;
+  public readonly pipeline: codepipeline.Pipeline;
+  public readonly stages: Record<StageName, ScanProject>;
+  public readonly securityGroup: ec2.SecurityGroup;
+  public readonly alerts: sns.Topic;
+  public readonly scannerRepository?: ecr.Repository;
+  public readonly panelReaderRole?: iam.Role;
+  public readonly pipelineName: string;
+
+  constructor(scope: Construct, id: string, props: PipelineStackProps) {
+    super(scope, id, props);
+    const { vpc, subnets } = resolveVpc(this, props.network);
+    const prefix = props.prefix;
+    this.pipelineName = `${prefix}-pipeline`;
+
+    this.key = new kms.Key(this, 'Key', {
+      alias: `alias/${prefix}-pipeline`,
+      description: 'RepoGuard pipeline: artifacts, reports, token, logs, alerts',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    allowLogsService(this.key);
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'NotificationsToEncryptedTopic',
+        principals: [new iam.ServicePrincipal('codestar-notifications.amazonaws.com')],
+        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'kms:ViaService': `sns.${this.region}.amazonaws.com` } },
+      })
+    );
+
+    this.store = new ArtifactStore(this, 'Store', { key: this.key });
+
+    // The GitHub token: created empty-ish (a generated placeholder to overwrite) or imported.
+    if (props.githubTokenSecretArn) {
+      this.tokenSecret = secretsmanager.Secret.fromSecretCompleteArn(this, 'GitHubToken', props.githubTokenSecretArn);
+    } else {
+      const secret = new secretsmanager.Secret(this, 'GitHubToken', {
+        secretName: `${prefix}/github-token`,
+        description: 'GitHub token of RepoGuard (request repo read/append, org repo creation). Put the real token here.',
+        encryptionKey: this.key,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason: 'A GitHub token cannot be rotated by a Lambda; it is rotated by its owner in GitHub and put here by hand.',
+      });
+      skipCheckov(secret, [['CKV2_AWS_57', 'A GitHub token cannot be rotated by a Lambda; its owner rotates it in GitHub.']]);
+      this.tokenSecret = secret;
+    }
+
+    // The scanner image: injected, or pulled from this stack's repository (pushed by scripts/push-scanner-image.sh).
+    let buildImage = props.buildImage;
+    if (!buildImage) {
+      this.scannerRepository = new ecr.Repository(this, 'ScannerRepository', {
+        repositoryName: `${prefix}-scanner`,
+        imageScanOnPush: true,
+        imageTagMutability: ecr.TagMutability.IMMUTABLE,
+        encryption: ecr.RepositoryEncryption.KMS,
+        encryptionKey: this.key,
+        removalPolicy: RemovalPolicy.RETAIN,
+        lifecycleRules: [{ description: 'keep the last 20 images', maxImageCount: 20 }],
+      });
+      buildImage = codebuild.LinuxBuildImage.fromEcrRepository(this.scannerRepository, props.scannerImageTag ?? '0.1.0');
+    }
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'BuildSg', {
+      vpc: vpc,
+      description: 'RepoGuard CodeBuild stages: HTTPS out only, nothing in',
+      allowAllOutbound: false,
+    });
+    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to GitHub, package registries and endpoints');
+
+    const requestRepoUrl = `https://github.com/${props.requestRepo}.git`;
+    const common: Record<string, string> = {
+      REPOGUARD_GITHUB_ORG: props.githubOrg,
+      REPOGUARD_GITHUB_TOKEN_SECRET_ARN: this.tokenSecret.secretArn,
+      REPOGUARD_REPORT_BUCKET: this.store.reportBucket.bucketName,
+      REPOGUARD_MAIL_FROM: props.mail.mailFrom,
+      REPOGUARD_REQUEST_REPO_URL: requestRepoUrl,
+      REPOGUARD_REQUEST_FILE: props.requestFile,
+    };
+    const stage = (name: StageName, extra: Partial<{ timeout: Duration; computeType: codebuild.ComputeType; env: Record<string, string>; producesArtifact: boolean }>) =>
+      new ScanProject(this, `${name[0].toUpperCase()}${name.slice(1)}Stage`, {
+        stage: name,
+        prefix,
+        buildImage: buildImage!,
+        vpc: vpc,
+        subnets: subnets,
+        securityGroup: this.securityGroup,
+        key: this.key,
+        logRetention: props.logRetention,
+        environment: { ...common, ...(extra.env ?? {}) },
+        timeout: extra.timeout,
+        computeType: extra.computeType,
+        producesArtifact: extra.producesArtifact,
+      });
+    this.stages = {
+      ingest: stage('ingest', { timeout: Duration.minutes(30) }),
+      scan: stage('scan', { timeout: Duration.minutes(60), computeType: codebuild.ComputeType.MEDIUM }),
+      finish: stage('finish', {
+        timeout: Duration.minutes(20),
+        producesArtifact: false,
+        env: {
+          REPOGUARD_SES_CONFIGURATION_SET: props.mail.configurationSetName,
+          ...(props.mail.senderRoleArn ? { REPOGUARD_SES_ROLE_ARN: props.mail.senderRoleArn } : {}),
+        },
+      }),
+    };
+
+    // Least privilege: ingest reads the token (ref resolution, clone of private sources); scan needs
+    // nothing beyond its artifacts; finish reads the token, writes reports and sends mail.
+    this.tokenSecret.grantRead(this.stages.ingest.role);
+    this.tokenSecret.grantRead(this.stages.finish.role);
+    this.store.reportBucket.grantReadWrite(this.stages.finish.role);
+    if (props.mail.senderRoleArn) {
+      this.stages.finish.role.addToPolicy(
+        new iam.PolicyStatement({ sid: 'AssumeMailSender', actions: ['sts:AssumeRole'], resources: [props.mail.senderRoleArn] })
+      );
+    } else {
+      this.stages.finish.role.addToPolicy(MailIdentity.sendStatement(props.mail.identityArn, props.mail.configurationSetArn, props.mail.mailFrom));
+    }
+
+    // Source and trigger.
+    const sourceOutput = new codepipeline.Artifact('RequestRepo');
+    const [owner, repo] = props.requestRepo.split('/');
+    let sourceAction: codepipeline.IAction;
+    let triggers: codepipeline.TriggerProps[] | undefined;
+    if ((props.trigger ?? 'codeconnections') === 'webhook') {
+      // The original sample's trigger: a GitHub webhook authenticated (HMAC) with the token from Secrets Manager.
+      sourceAction = new actions.GitHubSourceAction({
+        actionName: 'RequestRepo',
+        owner,
+        repo,
+        branch: props.requestBranch,
+        oauthToken: SecretValue.secretsManager(this.tokenSecret.secretArn),
+        trigger: actions.GitHubTrigger.WEBHOOK,
+        output: sourceOutput,
+      });
+    } else {
+      const connectionArn =
+        props.connectionArn ??
+        new connections.CfnConnection(this, 'GitHubConnection', { connectionName: `${prefix}-github`.slice(0, 32), providerType: 'GitHub' })
+          .attrConnectionArn;
+      const action = new actions.CodeStarConnectionsSourceAction({
+        actionName: 'RequestRepo',
+        connectionArn,
+        owner,
+        repo,
+        branch: props.requestBranch,
+        output: sourceOutput,
+        triggerOnPush: true,
+      });
+      sourceAction = action;
+      triggers = [
+        {
+          providerType: codepipeline.ProviderType.CODE_STAR_SOURCE_CONNECTION,
+          gitConfiguration: {
+            sourceAction: action,
+            pushFilter: [{ branchesIncludes: [props.requestBranch], filePathsIncludes: [props.requestFile] }],
+          },
+        },
+      ];
+    }
+
+    const ingestOutput = new codepipeline.Artifact('Ingested');
+    const scanOutput = new codepipeline.Artifact('Scanned');
+    const executionId = { REPOGUARD_EXECUTION_ID: { value: '#{codepipeline.PipelineExecutionId}' } };
+    this.pipeline = new codepipeline.Pipeline(this, 'Pipeline', {
+      pipelineName: this.pipelineName,
+      pipelineType: codepipeline.PipelineType.V2,
+      executionMode: codepipeline.ExecutionMode.QUEUED,
+      artifactBucket: this.store.artifactBucket,
+      restartExecutionOnUpdate: false,
+      triggers,
+      stages: [
+        { stageName: 'Source', actions: [sourceAction] },
+        {
+          stageName: 'Ingest',
+          actions: [
+            new actions.CodeBuildAction({ actionName: 'Ingest', project: this.stages.ingest.project, input: sourceOutput, outputs: [ingestOutput], environmentVariables: executionId }),
+          ],
+        },
+        {
+          stageName: 'Scan',
+          actions: [
+            new actions.CodeBuildAction({ actionName: 'Scan', project: this.stages.scan.project, input: ingestOutput, outputs: [scanOutput], environmentVariables: executionId }),
+          ],
+        },
+        {
+          stageName: 'Finish',
+          actions: [
+            new actions.CodeBuildAction({ actionName: 'DecidePublishRecordNotify', project: this.stages.finish.project, input: scanOutput, environmentVariables: executionId }),
+          ],
+        },
+      ],
+    });
+
+    // Alerts on failed executions.
+    this.alerts = new sns.Topic(this, 'Alerts', { topicName: `${prefix}-alerts`, masterKey: this.key, enforceSSL: true });
+    if (props.alertEmail) this.alerts.addSubscription(new subscriptions.EmailSubscription(props.alertEmail));
+    new notifications.NotificationRule(this, 'FailedExecutions', {
+      notificationRuleName: `${prefix}-failed-executions`,
+      source: this.pipeline,
+      events: ['codepipeline-pipeline-pipeline-execution-failed'],
+      targets: [this.alerts],
+      detailType: notifications.DetailType.BASIC,
+    });
+
+    // Studio in another account reads the pipeline state and the token through this role.
+    if (props.studioAccount && props.studioAccount !== this.account) {
+      const studioRoleArn = `arn:${this.partition}:iam::${props.studioAccount}:role/${prefix}-studio-execution`;
+      this.panelReaderRole = new iam.Role(this, 'PanelReaderRole', {
+        roleName: `${prefix}-panel-reader`,
+        description: 'Assumed by the RepoGuard Studio execution role of the data-science account',
+        assumedBy: new iam.AccountPrincipal(props.studioAccount).withConditions({ ArnEquals: { 'aws:PrincipalArn': studioRoleArn } }),
+      });
+      this.panelReaderRole.addToPolicy(pipelineReadStatement(this.pipeline.pipelineArn));
+      this.tokenSecret.grantRead(this.panelReaderRole);
+      new CfnOutput(this, 'PanelReaderRoleArn', { value: this.panelReaderRole.roleArn });
+    }
+
+    acknowledgeKnownWildcards(this);
+
+    new CfnOutput(this, 'PipelineName', { value: this.pipeline.pipelineName });
+    new CfnOutput(this, 'TokenSecretArn', { value: this.tokenSecret.secretArn });
+    new CfnOutput(this, 'ReportBucket', { value: this.store.reportBucket.bucketName });
+    if (this.scannerRepository) new CfnOutput(this, 'ScannerRepositoryUri', { value: this.scannerRepository.repositoryUri });
+  }
+}
+
+/** Read-only access to one pipeline's state and executions: what the Studio panel shows. */
+export function pipelineReadStatement(pipelineArn: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'ReadThisPipelineState',
+    actions: ['codepipeline:GetPipelineState', 'codepipeline:GetPipelineExecution', 'codepipeline:ListPipelineExecutions', 'codepipeline:ListActionExecutions'],
+    resources: [pipelineArn],
+  });
+}
