@@ -1,13 +1,79 @@
-/** `repoguard-pipeline`: argument parsing only; the work is in the stage modules. */
-import { Command } from 'commander';
+/**
+ * `repoguard-pipeline`: argument parsing only; the work is in runner.ts and
+ * the stage modules.
+ *
+ * Embedded mode (one machine, a workspace folder):
+ *   repoguard-pipeline init  --local DIR
+ *   repoguard-pipeline run   --local DIR            every pending request, once
+ *   repoguard-pipeline watch --local DIR [--interval MS]
+ *   repoguard-pipeline ingest --local DIR --out WORK/manifest.json
+ *   repoguard-pipeline scan|decide|publish|record|notify|finish --manifest WORK/manifest.json
+ *
+ * Production (CodeBuild runs `ingest`, `scan` and `finish` with --mode aws;
+ * the folder of the manifest, sources included, is the artifact between them):
+ *   repoguard-pipeline ingest --mode aws --out out/manifest.json [--config FILE]
+ *   repoguard-pipeline scan   --manifest out/manifest.json
+ *   repoguard-pipeline finish --manifest out/manifest.json     (= decide+publish+record+notify)
+ *
+ * Environment (aws mode):
+ *   REPOGUARD_REQUEST_REPO_URL         https URL of the request repo (no credentials in it)
+ *   REPOGUARD_GITHUB_ORG               org that receives the private package repos
+ *   REPOGUARD_GITHUB_TOKEN_SECRET_ARN  Secrets Manager secret with the GitHub token
+ *                                      (plain string or JSON {"token": "..."}); or
+ *   GITHUB_TOKEN                       the token itself (never printed)
+ *   REPOGUARD_GITHUB_API_URL           GitHub API base (default https://api.github.com)
+ *   REPOGUARD_REPORT_BUCKET            S3 bucket for reports; REPOGUARD_REPORT_PREFIX (default reports/)
+ *   REPOGUARD_MAIL_FROM                SES-verified sender; REPOGUARD_SES_CONFIGURATION_SET optional
+ *   REPOGUARD_EXECUTION_ID             CodePipeline execution id (else CODEBUILD_BUILD_ID)
+ *   REPOGUARD_CONFIG                   JSON config file (keys of repoguard.config.json)
+ *   REPOGUARD_ALLOWED_HOSTS            comma-separated allow list (overrides the config)
+ *   AWS_REGION                         region of S3, SES and Secrets Manager
+ * Both modes:
+ *   REPOGUARD_SCANNER_BIN_DIR          folder of the scanner executables (else PATH)
+ *   REPOGUARD_SMTP_PASSWORD            SMTP password when mail.transport is smtp with a user
+ */
+import { Command, Option } from 'commander';
 import path from 'node:path';
+import { ingestToFile, runOnce, stageOnFile, StageCommand, watch } from './runner';
+import type { Mode } from './types';
 import { Workspace } from './workspace';
+
+interface IModeOptions {
+  local?: string;
+  mode?: Mode;
+  config?: string;
+}
+
+function mode(options: IModeOptions): Mode {
+  return options.mode ?? (options.local ? 'local' : 'aws');
+}
+
+function modeOptions(command: Command): Command {
+  return command
+    .option('--local <dir>', 'embedded workspace folder (implies --mode local)')
+    .addOption(new Option('--mode <mode>', 'adapters to use').choices(['local', 'aws']))
+    .option('--config <file>', 'config JSON for --mode aws (else env REPOGUARD_CONFIG)');
+}
+
+const STAGE_HELP: Record<StageCommand, string> = {
+  scan: 'run the enabled scanners (in parallel) on every cloned source of the manifest',
+  decide: 'apply the policy: approved, refused or error (fail closed)',
+  publish: 'publish approved sources to private repos, tagged with the request id',
+  record: 'store reports and append results rows to the request repo',
+  notify: 'email each requester the decision and the install command',
+  finish: 'decide + publish + record + notify (the last CodeBuild step)'
+};
 
 export function buildProgram(): Command {
   const program = new Command('repoguard-pipeline')
     .description(
       'RepoGuard pipeline: ingest requests, scan, decide, publish, record, notify.\n' +
-        'Embedded mode works on a local workspace folder (--local DIR).'
+        'Embedded mode works on a local workspace folder (--local DIR); production\n' +
+        '(--mode aws) uses GitHub, S3 and SES configured by REPOGUARD_* environment\n' +
+        'variables (see backend-infra/pipeline/README.md).\n\n' +
+        'Stages one by one pass a manifest file:\n' +
+        '  ingest --local DIR --out W/manifest.json; scan --manifest W/manifest.json;\n' +
+        '  finish --manifest W/manifest.json'
     )
     .showHelpAfterError();
 
@@ -24,6 +90,47 @@ export function buildProgram(): Command {
           `  config:       ${workspace.configFile}`
       );
     });
+
+  modeOptions(program.command('run'))
+    .description('process every pending request once (all stages in this process)')
+    .action(async (options: IModeOptions) => {
+      await runOnce({ mode: mode(options), workspace: options.local, configFile: options.config });
+    });
+
+  program
+    .command('watch')
+    .description('run whenever the request repo changes (polls its main ref)')
+    .requiredOption('--local <dir>', 'workspace folder')
+    .option('--interval <ms>', 'poll interval in milliseconds', '2000')
+    .action(async (options: { local: string; interval: string }) => {
+      const controller = new AbortController();
+      process.once('SIGINT', () => controller.abort());
+      process.once('SIGTERM', () => controller.abort());
+      await watch({
+        mode: 'local',
+        workspace: options.local,
+        intervalMs: Math.max(100, Number(options.interval) || 2000),
+        signal: controller.signal
+      });
+    });
+
+  modeOptions(program.command('ingest'))
+    .description('read pending requests, validate them, clone their sources; write a manifest')
+    .requiredOption('--out <file>', 'manifest to write (sources are cloned beside it)')
+    .action(async (options: IModeOptions & { out: string }) => {
+      await ingestToFile({ mode: mode(options), workspace: options.local, configFile: options.config }, options.out);
+    });
+
+  for (const stage of Object.keys(STAGE_HELP) as StageCommand[]) {
+    program
+      .command(stage)
+      .description(`${STAGE_HELP[stage]}; updates the manifest in place`)
+      .requiredOption('--manifest <file>', 'manifest written by ingest')
+      .option('--config <file>', 'config JSON for --mode aws (else env REPOGUARD_CONFIG)')
+      .action(async (options: { manifest: string; config?: string }) => {
+        await stageOnFile(stage, options.manifest, { configFile: options.config });
+      });
+  }
   return program;
 }
 

@@ -5,6 +5,9 @@
  *   DIR/private/<name>.git        one bare repo per approved package
  *   DIR/reports/<request_id>/     report.md, report.html, report.sarif
  *   DIR/outbox/                   .eml files when no SMTP server is configured
+ *   DIR/state/<request_id>.json   run state of each request (read by the Studio panel)
+ *   DIR/sources/                  the default allowed local root for file:// sources
+ *   DIR/work/                     scratch space of a run (clones), removed after it
  *   DIR/repoguard.config.json     the configuration below
  */
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -26,6 +29,12 @@ export interface IMailConfig {
   from: string;
   host?: string;
   port?: number;
+  /** SMTP over TLS from the start (port 465). Default false (STARTTLS when offered). */
+  secure?: boolean;
+  /** Do not use STARTTLS even when offered (a local test server). */
+  ignoreTLS?: boolean;
+  /** SMTP user; the password comes from env REPOGUARD_SMTP_PASSWORD. */
+  user?: string;
 }
 
 export interface IWorkspaceConfig {
@@ -36,6 +45,25 @@ export interface IWorkspaceConfig {
   scanTimeoutSeconds: number;
   scanners: string[];
   mail: IMailConfig;
+  /**
+   * Folder holding the scanner executables; when set, scanners are looked up
+   * there only (env REPOGUARD_SCANNER_BIN_DIR does the same). Default: PATH.
+   */
+  scannerBinDir?: string;
+  /** Time limit of one clone, in seconds (default 300). */
+  cloneTimeoutSeconds?: number;
+  /** InfoSec waivers: a matching finding is reported but does not count. */
+  waivers?: IWaiver[];
+}
+
+export interface IWaiver {
+  /** Package name the waiver applies to (`*` for every package). */
+  package: string;
+  /** Rule id as reported (e.g. `B101`, `repoguard.python.eval-exec`). */
+  ruleId: string;
+  /** Optional path prefix inside the repository. */
+  path?: string;
+  reason: string;
 }
 
 export function defaultConfig(root: string): IWorkspaceConfig {
@@ -65,6 +93,15 @@ export class Workspace {
   get outboxDir(): string {
     return path.join(this.root, 'outbox');
   }
+  get stateDir(): string {
+    return path.join(this.root, 'state');
+  }
+  get workDir(): string {
+    return path.join(this.root, 'work');
+  }
+  get sourcesDir(): string {
+    return path.join(this.root, 'sources');
+  }
   get configFile(): string {
     return path.join(this.root, 'repoguard.config.json');
   }
@@ -87,7 +124,14 @@ export class Workspace {
    */
   async init(): Promise<{ created: boolean }> {
     const created = !existsSync(this.configFile);
-    for (const dir of [this.root, this.privateDir, this.reportsDir, this.outboxDir]) {
+    for (const dir of [
+      this.root,
+      this.privateDir,
+      this.reportsDir,
+      this.outboxDir,
+      this.stateDir,
+      this.sourcesDir
+    ]) {
       await mkdir(dir, { recursive: true });
     }
     if (created) {

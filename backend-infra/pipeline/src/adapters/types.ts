@@ -1,0 +1,15 @@
+/** The set of adapters a mode provides to the stages. */
+import type { ILedger } from '../ledger';
+import type { Resolver } from '../net';
+import type { IMailer, IPublisher, IReportStore } from '../ports';
+
+export interface IAdapters {
+  ledger: ILedger;
+  publisher: IPublisher;
+  reports: IReportStore;
+  mailer: IMailer;
+  reportLink?: (reportUrl: string) => string;
+  /** Where run state files go (embedded mode). */
+  stateDir?: string;
+  resolve?: Resolver;
+}

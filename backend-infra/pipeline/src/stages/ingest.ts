@@ -1,0 +1,156 @@
+/**
+ * Ingest: read the request repo, keep only the requests that have no result
+ * yet (so a rerun does nothing and history never slows a run), validate each
+ * row as hostile input, and clone each valid source with the hardened clone.
+ * A refused row gets its decision and reason here; the others go on.
+ */
+import path from 'node:path';
+import {
+  IRequestRow,
+  parseRequests,
+  parseResults,
+  validateRequest
+} from '../../../../src/common';
+import { SourceRefused, hardenedClone } from '../clone';
+import type { IStageContext } from '../context';
+import { declaredDependencies } from '../deps';
+import type { ILedger } from '../ledger';
+import type { Resolver } from '../net';
+import { errorMessage, oneLine } from '../redact';
+import type { IManifest, IManifestItem, Mode } from '../types';
+
+export interface IIngestContext extends Omit<IStageContext, 'manifest'> {
+  mode: Mode;
+  workspace?: string;
+  executionId: string;
+}
+
+export interface IIngestDeps {
+  ledger: ILedger;
+  resolve?: Resolver;
+  now?: () => Date;
+}
+
+const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/** Pending requests: rows whose request_id has no result row, first occurrence only. */
+export function pendingRequests(
+  requestsText: string,
+  resultsText: string
+): { pending: { row: number; values: IRequestRow }[]; skipped: string[] } {
+  const requests = parseRequests(requestsText);
+  const results = parseResults(resultsText);
+  const done = new Set(results.rows.map(r => r.values.request_id));
+  const seen = new Set<string>();
+  const pending: { row: number; values: IRequestRow }[] = [];
+  const skipped = requests.errors.map(
+    e => `request row ${e.row}${e.field ? ` (${e.field})` : ''}: ${e.message}; ignored`
+  );
+  for (const row of requests.rows) {
+    const id = row.values.request_id;
+    if (done.has(id)) {
+      continue;
+    }
+    if (seen.has(id)) {
+      skipped.push(`request row ${row.row}: request_id ${JSON.stringify(id)} repeats an earlier row; ignored`);
+      continue;
+    }
+    seen.add(id);
+    pending.push(row);
+  }
+  return { pending, skipped };
+}
+
+/** package_name → repo_url of approved results (a name may not move to another source). */
+function publishedSources(resultsText: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const { values } of parseResults(resultsText).rows) {
+    if (values.decision === 'approved') {
+      map.set(values.package_name.toLowerCase(), values.repo_url);
+    }
+  }
+  return map;
+}
+
+export async function ingest(ctx: IIngestContext, deps: IIngestDeps): Promise<IManifest> {
+  const now = deps.now ?? (() => new Date());
+  const snapshot = await deps.ledger.read();
+  const { pending, skipped } = pendingRequests(snapshot.requests, snapshot.results);
+  for (const line of skipped) {
+    ctx.progress.log(`ingest  ${line}`);
+  }
+  const manifest: IManifest = {
+    version: 1,
+    mode: ctx.mode,
+    workspace: ctx.workspace,
+    executionId: ctx.executionId,
+    createdAt: now().toISOString(),
+    ledgerSha: snapshot.sha,
+    items: pending.map(({ row, values }) => ({
+      request: values,
+      row,
+      key: SAFE_KEY.test(values.request_id) ? values.request_id : undefined
+    }))
+  };
+  for (const item of manifest.items) {
+    await ctx.progress.state(item, 'queued', 'queued');
+  }
+  const published = publishedSources(snapshot.results);
+  const policy = {
+    allowedHosts: ctx.config.allowedHosts,
+    allowedLocalRoots: ctx.mode === 'local' ? ctx.config.allowedLocalRoots : []
+  };
+  for (const item of manifest.items) {
+    await ctx.progress.track('ingest', item, () => ingestOne(ctx, deps, item, policy, published));
+  }
+  return manifest;
+}
+
+async function ingestOne(
+  ctx: IIngestContext,
+  deps: IIngestDeps,
+  item: IManifestItem,
+  policy: { allowedHosts: string[]; allowedLocalRoots: string[] },
+  published: Map<string, string>
+): Promise<string> {
+  const request = item.request;
+  const problems = validateRequest(request, policy);
+  if (problems.length > 0) {
+    item.decision = 'refused';
+    item.reason = problems.map(p => `${p.field}: ${p.reason}`).join('; ');
+    return `refused: ${item.reason}`;
+  }
+  const previous = published.get(request.package_name.toLowerCase());
+  if (previous !== undefined && previous !== request.repo_url) {
+    item.decision = 'refused';
+    item.reason = `package_name: ${request.package_name} is already published from ${previous}`;
+    return `refused: ${item.reason}`;
+  }
+  const source = path.join('sources', item.key!);
+  try {
+    const cloned = await hardenedClone({
+      url: request.repo_url,
+      ref: request.ref,
+      dest: path.join(ctx.dir, source),
+      allowedLocalRoots: policy.allowedLocalRoots,
+      maxBytes: ctx.config.maxRepoSizeMB * 1024 * 1024,
+      timeoutMs: (ctx.config.cloneTimeoutSeconds ?? 300) * 1000,
+      resolve: deps.resolve,
+      fullHistory: ctx.mode === 'aws'
+    });
+    item.commitSha = cloned.commitSha;
+    item.sizeBytes = cloned.sizeBytes;
+    item.source = source;
+    item.dependencies = await declaredDependencies(path.join(ctx.dir, source));
+    return `${cloned.commitSha.slice(0, 12)} (${cloned.files} files, ${(cloned.sizeBytes / 1024).toFixed(0)} KiB)`;
+  } catch (error) {
+    if (error instanceof SourceRefused) {
+      item.decision = 'refused';
+      item.reason = `${error.field}: ${error.message}`;
+      return `refused: ${item.reason}`;
+    }
+    item.decision = 'error';
+    item.reason = oneLine(`clone failed: ${errorMessage(error)}`);
+    return `error: ${item.reason}`;
+  }
+}

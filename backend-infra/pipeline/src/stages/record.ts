@@ -1,0 +1,78 @@
+/**
+ * Record: store each request's report (merged SARIF, Markdown, HTML) and
+ * append its results row to the request repo with optimistic concurrency.
+ * A row whose request_id is already recorded is not appended again.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { IResultRow, RESULT_COLUMNS, RESULTS_FILE } from '../../../../src/common';
+import type { IStageContext } from '../context';
+import { formatDependencies } from '../deps';
+import type { ILedger } from '../ledger';
+import type { IReportStore } from '../ports';
+import { renderHtml, renderMarkdown } from '../report';
+import type { IManifest, IManifestItem } from '../types';
+
+export interface IRecordDeps {
+  ledger: ILedger;
+  reports: IReportStore;
+  now?: () => Date;
+}
+
+export function resultRow(item: IManifestItem, executionId: string, scannedAt: string): IResultRow {
+  const r = item.request;
+  const counts = item.counts ?? { critical: 0, high: 0, medium: 0, low: 0 };
+  return {
+    request_id: r.request_id,
+    package_name: r.package_name,
+    repo_url: r.repo_url,
+    ref: r.ref,
+    commit_sha: item.commitSha ?? '',
+    decision: item.decision ?? 'error',
+    max_severity: item.maxSeverity ?? '',
+    critical: String(counts.critical),
+    high: String(counts.high),
+    medium: String(counts.medium),
+    low: String(counts.low),
+    private_repo_url: item.decision === 'approved' ? (item.privateRepoUrl ?? '') : '',
+    report_url: item.reportUrl ?? '',
+    scanned_at: item.scannedAt ?? scannedAt,
+    execution_id: executionId,
+    reason: item.decision === 'approved' ? '' : (item.reason ?? ''),
+    dependencies: formatDependencies(item.dependencies ?? [])
+  };
+}
+
+export async function record(ctx: IStageContext, deps: IRecordDeps): Promise<IManifest> {
+  const now = deps.now ?? (() => new Date());
+  const { executionId } = ctx.manifest;
+  for (const item of ctx.manifest.items) {
+    if (item.recorded) {
+      continue;
+    }
+    if (item.decision === undefined) {
+      item.decision = 'error';
+      item.reason = item.reason ?? 'the request did not reach a decision';
+    }
+    await ctx.progress.track('record', item, async () => {
+      if (item.key) {
+        const sarif = item.sarifFile
+          ? await readFile(path.join(ctx.dir, item.sarifFile), 'utf8')
+          : JSON.stringify({ version: '2.1.0', runs: [] });
+        item.reportUrl = await deps.reports.put(item.key, [
+          { name: 'report.sarif', body: sarif, contentType: 'application/sarif+json' },
+          { name: 'report.md', body: renderMarkdown(item, executionId), contentType: 'text/markdown; charset=utf-8' },
+          { name: 'report.html', body: renderHtml(item, executionId), contentType: 'text/html; charset=utf-8' }
+        ]);
+      }
+      const row = resultRow(item, executionId, now().toISOString());
+      const appended = await deps.ledger.append(RESULTS_FILE, RESULT_COLUMNS, [row], {
+        uniqueBy: 'request_id',
+        message: `RepoGuard: ${row.decision} ${row.package_name} (${row.request_id})`
+      });
+      item.recorded = true;
+      return `${row.decision}${appended.appended === 0 ? ' (already recorded)' : ''} in ${appended.sha.slice(0, 12)}${appended.attempts > 1 ? ` after ${appended.attempts} attempts` : ''}`;
+    });
+  }
+  return ctx.manifest;
+}

@@ -1,0 +1,96 @@
+/**
+ * The shapes passed between stages. A `IManifest` is what one stage hands the
+ * next, as a JSON file between CodeBuild projects or in memory in `run`.
+ */
+import type { Decision, IRequestRow, Severity } from '../../../src/common';
+
+export type Mode = 'local' | 'aws';
+
+/** One normalized finding, whatever scanner reported it. */
+export interface IFinding {
+  scanner: string;
+  ruleId: string;
+  /** Severity as the scanner rated it. */
+  severity: Severity;
+  /**
+   * Severity the policy counts: one level lower for low-confidence findings
+   * and for code that does not run when the package is used (tests, docs,
+   * examples); `info` for a waived finding.
+   */
+  effectiveSeverity: Severity;
+  confidence: 'high' | 'medium' | 'low';
+  message: string;
+  path: string;
+  line?: number;
+  /** Why this finding does not count: a waiver or a downgrade. */
+  note?: string;
+}
+
+export type ScannerStatus = 'ok' | 'missing' | 'crashed' | 'timeout';
+
+export interface IScannerRun {
+  name: string;
+  status: ScannerStatus;
+  durationMs: number;
+  exitCode?: number | null;
+  /** Why the scanner did not complete (for missing, crashed, timeout). */
+  message?: string;
+  /** SARIF 2.1.0 file, relative to the manifest's folder. */
+  sarifFile?: string;
+  findings: IFinding[];
+}
+
+export interface IDependency {
+  name: string;
+  /** Version specifier as declared (`>=2.0`, `^1.2.3`), `''` when none. */
+  spec: string;
+}
+
+export interface ISeverityCounts {
+  critical: number;
+  high: number;
+  medium: number;
+  low: number;
+}
+
+/** One request as it moves through the stages. */
+export interface IManifestItem {
+  request: IRequestRow;
+  /** 1-based row of the request file. */
+  row: number;
+  /** Safe name for state/report files, absent when request_id is not valid. */
+  key?: string;
+  commitSha?: string;
+  /** Checked-out source, relative to the manifest's folder. */
+  source?: string;
+  sizeBytes?: number;
+  dependencies?: IDependency[];
+  scanners?: IScannerRun[];
+  /** Merged SARIF of all scanners, relative to the manifest's folder. */
+  sarifFile?: string;
+  scannedAt?: string;
+  decision?: Decision;
+  /** Short human reason for refused/error. */
+  reason?: string;
+  maxSeverity?: Severity | '';
+  counts?: ISeverityCounts;
+  /** The findings that drove the decision (effective severity at or above threshold). */
+  drivers?: IFinding[];
+  privateRepoUrl?: string;
+  published?: boolean;
+  reportUrl?: string;
+  recorded?: boolean;
+  notified?: 'sent' | 'skipped' | 'failed';
+}
+
+export interface IManifest {
+  version: 1;
+  mode: Mode;
+  /** The embedded workspace folder (local mode). */
+  workspace?: string;
+  executionId: string;
+  createdAt: string;
+  /** Commit of the request repo that ingest read. */
+  ledgerSha: string;
+  items: IManifestItem[];
+}
