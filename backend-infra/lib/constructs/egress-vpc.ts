@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { skipCheckov } from '../checkov';
 
 export interface EgressVpcProps {
   /** CIDR of the VPC. */
@@ -66,6 +67,17 @@ export class EgressVpc extends Construct {
       ],
       gatewayEndpoints: {},
     });
+
+    // restrictDefaultSecurityGroup adds a CDK-provided custom resource whose Lambda (run once per deployment) we cannot configure.
+    const provider = Stack.of(this).node.tryFindChild('Custom::VpcRestrictDefaultSGCustomResourceProvider');
+    const handler = provider?.node.tryFindChild('Handler');
+    if (handler) {
+      skipCheckov(handler, [
+        ['CKV_AWS_115', 'CDK-provided custom resource run only during deployments; no concurrency to reserve.'],
+        ['CKV_AWS_116', 'CDK-provided custom resource: CloudFormation receives and reports its failures; a DLQ adds nothing.'],
+        ['CKV_AWS_117', 'CDK-provided custom resource calling only the EC2 API during deployments; it needs no VPC.'],
+      ]);
+    }
 
     this.flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
       retention: props.logRetention,
