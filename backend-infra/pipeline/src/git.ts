@@ -1,5 +1,5 @@
 /** Running git for RepoGuard's own repositories (never for untrusted clones: see clone.ts). */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -36,4 +36,34 @@ export async function git(args: string[], options: IGitOptions = {}): Promise<st
     const detail = (e.stderr ?? '').trim() || e.message;
     throw new Error(`git ${args[0]} failed: ${detail}`);
   }
+}
+
+/** Run git with `input` on its stdin; reject with git's stderr in the message. */
+export function gitWithInput(args: string[], input: string | Buffer, options: IGitOptions = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, {
+      cwd: options.cwd,
+      env: { ...process.env, ...GIT_ENV, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe']
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.on('error', error => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', code => {
+      clearTimeout(timer);
+      if (code === 0) {
+        resolve(Buffer.concat(out).toString('utf8'));
+      } else {
+        const detail = Buffer.concat(err).toString('utf8').trim();
+        reject(new Error(`git ${args.find(a => !a.startsWith('-')) ?? args[0]} failed: ${detail || `exit ${code}`}`));
+      }
+    });
+    child.stdin.end(input);
+  });
 }
