@@ -5,6 +5,15 @@ import { ISignal } from '@lumino/signaling';
 /** Wire types of the `/repoguard/` REST API. */
 export namespace RepoGuard {
   export type Mode = 'embedded' | 'aws';
+  export type Decision = 'approved' | 'refused' | 'error';
+  /** `requested`, `queued`, a stage name (`ingest`, `scan`, … or `Scan` in aws mode), or a decision. */
+  export type Status = string;
+
+  /** The request rules the server applies; the form checks them first. */
+  export interface IPolicy {
+    allowedHosts: string[];
+    allowedLocalRoots: string[];
+  }
 
   /** `GET /repoguard/health` */
   export interface IHealth {
@@ -17,7 +26,119 @@ export namespace RepoGuard {
     ready: boolean;
     /** What the administrator should do when `ready` is false. */
     detail?: string;
+    policy?: IPolicy;
   }
+
+  /** A row of `external-package-request.csv`. */
+  export interface IRequestRow {
+    request_id: string;
+    package_name: string;
+    repo_url: string;
+    ref: string;
+    requester_email: string;
+    justification: string;
+    requested_at: string;
+  }
+
+  /** A row of `external-package-results.csv`. */
+  export interface IResultRow {
+    request_id: string;
+    package_name: string;
+    repo_url: string;
+    ref: string;
+    commit_sha: string;
+    decision: Decision;
+    max_severity: string;
+    critical: string;
+    high: string;
+    medium: string;
+    low: string;
+    private_repo_url: string;
+    report_url: string;
+    scanned_at: string;
+    execution_id: string;
+    reason?: string;
+    /** `name spec; name spec` */
+    dependencies?: string;
+  }
+
+  /** One request with its live status (`GET /repoguard/requests`). */
+  export interface IRequestStatus {
+    request: IRequestRow;
+    status: Status;
+    stage: string | null;
+    result: IResultRow | null;
+    message: string | null;
+    updated_at: string | null;
+  }
+
+  export interface IExecution {
+    id: string;
+    status: string;
+    stage: string | null;
+    started_at: string;
+    updated_at: string;
+  }
+
+  /** `GET /repoguard/pipeline` */
+  export interface IPipeline {
+    mode: Mode;
+    name: string;
+    stages: string[];
+    current: IExecution | null;
+    executions: IExecution[];
+  }
+
+  export interface IFinding {
+    scanner: string;
+    rule_id: string;
+    severity: string;
+    message: string;
+    path: string;
+    line: number | null;
+  }
+
+  /** `GET /repoguard/results/<request_id>` */
+  export interface IResultDetail {
+    request_id: string;
+    package_name: string;
+    decision: Decision;
+    reason: string;
+    result: IResultRow;
+    /** null when the report has no SARIF log. */
+    findings: IFinding[] | null;
+    /** Path of the report page under `/repoguard/`. */
+    report: string;
+  }
+
+  /** A field error as the server (and `validateRequest`) name them. */
+  export interface IFieldError {
+    field: string;
+    reason: string;
+  }
+
+  /** What the request form sends. */
+  export interface ISubmission {
+    package_name: string;
+    repo_url: string;
+    ref: string;
+    justification: string;
+    requester_email: string;
+  }
+}
+
+/** The outcome of an Install from the panel. */
+export interface IInstallState {
+  name: string;
+  status: 'running' | 'installed' | 'failed';
+  /** What the kernel printed (or why nothing ran). */
+  text: string;
+}
+
+/** A decision seen by the panel while it was open. */
+export interface IDecisionEvent {
+  request: RepoGuard.IRequestStatus;
+  decision: RepoGuard.Decision;
 }
 
 /** The state the RepoGuard panel renders. */
@@ -28,8 +149,14 @@ export interface IRepoGuardModel {
   readonly error: string | null;
   /** True while a request to the server is in flight. */
   readonly busy: boolean;
+  /** The user's requests, newest first. */
+  readonly requests: readonly RepoGuard.IRequestStatus[];
+  readonly pipeline: RepoGuard.IPipeline | null;
+  readonly approved: readonly RepoGuard.IResultRow[];
   /** Emitted whenever any of the above changes. */
   readonly stateChanged: ISignal<IRepoGuardModel, void>;
+  /** Emitted when one of the user's requests is decided. */
+  readonly decided: ISignal<IRepoGuardModel, IDecisionEvent>;
   /** Ask the server again. */
   refresh(): Promise<void>;
 }
@@ -43,4 +170,8 @@ export const IRepoGuardModel = new Token<IRepoGuardModel>(
 export namespace CommandIDs {
   export const openPanel = 'repoguard:open-panel';
   export const refresh = 'repoguard:refresh';
+  export const requestPackage = 'repoguard:request-package';
+  export const installPackage = 'repoguard:install-package';
+  export const openFindings = 'repoguard:open-findings';
+  export const openReport = 'repoguard:open-report';
 }

@@ -6,12 +6,14 @@ export interface IHealthViewProps {
   health: RepoGuard.IHealth | null;
   error: string | null;
   busy: boolean;
+  /** The mode the settings expect; a different server mode is shown as a warning. */
+  expectedMode?: RepoGuard.Mode;
   trans: TranslationBundle;
 }
 
 /** The server's answer: version, mode, readiness; or what went wrong. */
 export function HealthView(props: IHealthViewProps): JSX.Element {
-  const { health, error, busy, trans } = props;
+  const { health, error, busy, expectedMode, trans } = props;
   if (error) {
     return (
       <div className="jp-RepoGuardHealth jp-mod-error" role="alert">
@@ -31,7 +33,12 @@ export function HealthView(props: IHealthViewProps): JSX.Element {
       <dt>{trans.__('Server')}</dt>
       <dd data-testid="repoguard-version">{trans.__('RepoGuard %1', health.version)}</dd>
       <dt>{trans.__('Mode')}</dt>
-      <dd data-testid="repoguard-mode">{health.mode}</dd>
+      <dd data-testid="repoguard-mode">
+        {health.mode}
+        {expectedMode && expectedMode !== health.mode ? (
+          <span className="jp-mod-warn"> {trans.__('(the settings say %1)', expectedMode)}</span>
+        ) : null}
+      </dd>
       {health.workspace ? (
         <>
           <dt>{trans.__('Workspace')}</dt>

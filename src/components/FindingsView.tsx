@@ -1,0 +1,88 @@
+import * as React from 'react';
+import type { TranslationBundle } from '@jupyterlab/translation';
+import type { RepoGuard } from '../tokens';
+
+export interface IFindingsViewProps {
+  detail: RepoGuard.IResultDetail | null;
+  error: string | null;
+  trans: TranslationBundle;
+  onOpenReport: (requestId: string) => void;
+}
+
+/** One decision and the findings that drove it (from the report's SARIF). */
+export function FindingsView(props: IFindingsViewProps): JSX.Element {
+  const { detail, error, trans, onOpenReport } = props;
+  if (error) {
+    return (
+      <div className="jp-RepoGuardFindings" role="alert">
+        {error}
+      </div>
+    );
+  }
+  if (!detail) {
+    return <div className="jp-RepoGuardFindings">{trans.__('Loading findings…')}</div>;
+  }
+  const { result, findings } = detail;
+  return (
+    <div className="jp-RepoGuardFindings">
+      <h2>{trans.__('%1: %2', detail.package_name, detail.decision)}</h2>
+      <dl className="jp-RepoGuardFindings-facts">
+        <dt>{trans.__('Source')}</dt>
+        <dd>{result.repo_url}</dd>
+        <dt>{trans.__('Commit')}</dt>
+        <dd>
+          <code>{result.commit_sha}</code>
+        </dd>
+        <dt>{trans.__('Decision')}</dt>
+        <dd className={`jp-RepoGuardBadge-${detail.decision}`}>{detail.decision}</dd>
+        {detail.reason ? (
+          <>
+            <dt>{trans.__('Reason')}</dt>
+            <dd>{detail.reason}</dd>
+          </>
+        ) : null}
+      </dl>
+      <button
+        type="button"
+        className="jp-Button jp-mod-styled"
+        onClick={() => onOpenReport(detail.request_id)}
+      >
+        {trans.__('Open full report')}
+      </button>
+      <h3>{trans.__('Findings')}</h3>
+      {findings === null ? (
+        <p>{trans.__('The report has no SARIF log.')}</p>
+      ) : findings.length === 0 ? (
+        <p>{trans.__('No findings.')}</p>
+      ) : (
+        <table className="jp-RepoGuardFindings-table" aria-label={trans.__('Findings')}>
+          <thead>
+            <tr>
+              <th>{trans.__('Severity')}</th>
+              <th>{trans.__('Scanner')}</th>
+              <th>{trans.__('Rule')}</th>
+              <th>{trans.__('Where')}</th>
+              <th>{trans.__('Message')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {findings.map((finding, i) => (
+              <tr key={i}>
+                <td className={`jp-repoguard-severity-${finding.severity}`}>{finding.severity}</td>
+                <td>{finding.scanner}</td>
+                <td>
+                  <code>{finding.rule_id}</code>
+                </td>
+                <td>
+                  {finding.path}
+                  {finding.line ? `:${finding.line}` : ''}
+                </td>
+                <td>{finding.message}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,108 @@
+/** Pure helpers of the panel (no DOM, no JupyterLab): statuses, filters, dependencies. */
+import type { IInstallState, RepoGuard } from './tokens';
+
+export const DECISIONS: readonly string[] = ['approved', 'refused', 'error'];
+
+/** True once the pipeline has decided. */
+export function isFinal(status: string): boolean {
+  return DECISIONS.includes(status);
+}
+
+/** True while a request is waiting for or going through the pipeline. */
+export function inFlight(requests: readonly RepoGuard.IRequestStatus[]): boolean {
+  return requests.some(r => !isFinal(r.status));
+}
+
+/** A lowercase haystack per row, computed once per list (filtering is then one pass). */
+export function searchKeys(rows: readonly RepoGuard.IResultRow[]): string[] {
+  return rows.map(r => `${r.package_name}\n${r.repo_url}\n${r.commit_sha}`.toLowerCase());
+}
+
+/** Indices of the rows whose name, source or commit contain every word of `query`. */
+export function filterIndices(keys: readonly string[], query: string): number[] {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  const out: number[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    if (words.every(w => key.includes(w))) {
+      out.push(i);
+    }
+  }
+  return out;
+}
+
+export interface IDependency {
+  name: string;
+  spec: string;
+}
+
+/** `requests >=2; numpy` (the results row's `dependencies`) → [{name, spec}]. */
+export function parseDependencies(text: string | undefined): IDependency[] {
+  return (text ?? '')
+    .split(';')
+    .map(part => part.trim())
+    .filter(Boolean)
+    .map(part => {
+      const match = /^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(.*)$/.exec(part);
+      return match ? { name: match[1], spec: match[2].trim() } : { name: part, spec: '' };
+    });
+}
+
+/** PEP 503 normalisation, so `Foo_Bar` and `foo-bar` are one package. */
+export function normalizeName(name: string): string {
+  return name.toLowerCase().replace(/[-_.]+/g, '-');
+}
+
+/** Dependencies of `row` that are not themselves approved. */
+export function unapprovedDependencies(
+  row: RepoGuard.IResultRow,
+  approved: readonly RepoGuard.IResultRow[]
+): IDependency[] {
+  const names = new Set(approved.map(r => normalizeName(r.package_name)));
+  return parseDependencies(row.dependencies).filter(d => !names.has(normalizeName(d.name)));
+}
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
+
+export function stripAnsi(text: string): string {
+  return text.replace(ANSI, '');
+}
+
+/**
+ * The outcome of `%repoguard install NAME` from what the kernel answered.
+ * The magic reports refusals as `repoguard: …` lines (and may raise); both fail.
+ */
+export function installOutcome(name: string, replyOk: boolean, output: string): IInstallState {
+  const text = stripAnsi(output).trim();
+  const failed = !replyOk || /^repoguard: /m.test(text) || /^(ERROR|Error):/m.test(text);
+  return { name, status: failed ? 'failed' : 'installed', text };
+}
+
+/** Names the install output says are missing (`missing …: a, b` lines), for one-click requests. */
+export function missingFromOutput(text: string): string[] {
+  const found = new Set<string>();
+  for (const line of text.split('\n')) {
+    const match = /missing[^:]*:\s*(.+)$/i.exec(line);
+    if (match) {
+      for (const part of match[1].split(/[,\s]+/)) {
+        const name = /^[A-Za-z0-9][A-Za-z0-9._-]*/.exec(part)?.[0];
+        if (name) {
+          found.add(name);
+        }
+      }
+    }
+  }
+  return [...found];
+}
+
+/** `2026-01-01T12:00:00Z` → `2026-01-01 12:00` (or '' for none). */
+export function shortTime(iso: string | null | undefined): string {
+  if (!iso) {
+    return '';
+  }
+  return iso
+    .replace('T', ' ')
+    .replace(/(:\d\d)(\.\d+)?Z?$/, '')
+    .slice(0, 16);
+}
