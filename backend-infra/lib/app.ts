@@ -75,7 +75,7 @@ export function buildRepoGuardApp(app: App, config: RepoGuardConfig, overrides: 
       configurationSetName: notification.mail.configurationSetName,
       mailFrom: config.mailFrom,
       senderRoleArn: notification.senderRole
-        ? `arn:aws:iam::${config.notification.account}:role/${prefix}-mail-sender`
+        ? `arn:${notification.partition}:iam::${config.notification.account}:role/${prefix}-mail-sender`
         : undefined,
     },
     logRetention,
@@ -87,7 +87,7 @@ export function buildRepoGuardApp(app: App, config: RepoGuardConfig, overrides: 
   let studio: StudioStack | undefined;
   if (config.enableStudio) {
     const crossAccount = !sameAccount(config.studio, config.pipeline);
-    const pipelineArn = `arn:aws:codepipeline:${config.pipeline.region ?? pipeline.region}:${config.pipeline.account ?? pipeline.account}:${pipeline.pipelineName}`;
+    const pipelineArn = `arn:${pipeline.partition}:codepipeline:${config.pipeline.region ?? pipeline.region}:${config.pipeline.account ?? pipeline.account}:${pipeline.pipelineName}`;
     studio = new StudioStack(app, 'RepoGuardStudio', {
       env: envOf(config.studio),
       description: 'RepoGuard: VPC-only SageMaker Studio domain with the RepoGuard lifecycle configuration',
@@ -97,10 +97,10 @@ export function buildRepoGuardApp(app: App, config: RepoGuardConfig, overrides: 
         ? {
             kind: 'cross-account',
             pipelineArn,
-            readerRoleArn: `arn:aws:iam::${config.pipeline.account}:role/${prefix}-panel-reader`,
+            readerRoleArn: `arn:${pipeline.partition}:iam::${config.pipeline.account}:role/${prefix}-panel-reader`,
             tokenSecretArn: pipeline.tokenSecret.secretArn,
           }
-        : { kind: 'direct', pipelineArn: pipeline.pipeline.pipelineArn, tokenSecretArn: pipeline.tokenSecret.secretArn, tokenKeyArn: pipeline.key.keyArn },
+        : { kind: 'direct', pipelineArn, tokenSecretArn: pipeline.tokenSecret.secretArn, tokenKeyArn: pipeline.key.keyArn },
       pipelineName: pipeline.pipelineName,
       pipelineRegion: config.pipeline.region ?? pipeline.region,
       installSpec: config.studioInstallSpec,

@@ -211,6 +211,10 @@ export function loadConfig(node: Pick<Node, 'tryGetContext'>): RepoGuardConfig {
     studioInstallSpec: str(get, 'studioInstallSpec') ?? DEFAULTS.studioInstallSpec,
   };
 
+  const explicit = [config.network, config.notification, ...(config.enableStudio ? [config.studio] : [])].some(p => p.account);
+  if (explicit && !config.pipeline.account) {
+    throw new ConfigError('give "pipelineAccount" when any other stack has an explicit account (cross-account roles name it)');
+  }
   if (!sameAccount(config.network, config.pipeline) && !config.sharedVpc) {
     throw new ConfigError(
       'the pipeline account differs from the network account: deploy the network stack first, then give ' +

@@ -13,7 +13,7 @@ fi
 export CDK_DISABLE_CLI_TELEMETRY=true
 synth() { npx --no-install cdk synth --no-notices --no-version-reporting -q "$@"; }
 
-npm run --silent build
+npx --no-install tsc -p bin/tsconfig.json   # the CDK app only (bin/, lib/)
 echo "== cdk synth (default context) -> cdk.out"
 synth
 variant="$(mktemp -d)"

@@ -61,3 +61,19 @@ export function logicalIdStartingWith(template: Template, type: string, prefix: 
 export function asArray<T>(value: T | T[] | undefined): T[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
+
+/** A placement over four accounts: network, pipeline (InfoSec), notification, Studio (data science). */
+export const MULTI_ACCOUNT = {
+  networkAccount: '111111111111',
+  networkRegion: 'eu-west-1',
+  pipelineAccount: '222222222222',
+  pipelineRegion: 'eu-west-1',
+  notificationAccount: '333333333333',
+  notificationRegion: 'eu-west-1',
+  studioAccount: '444444444444',
+  studioRegion: 'eu-west-1',
+  enableStudio: true,
+  sharedVpcId: 'vpc-0123456789abcdef0',
+  sharedPrivateSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0bbbbbbbbbbbbbbb2',
+  sharedAvailabilityZones: 'eu-west-1a,eu-west-1b',
+};

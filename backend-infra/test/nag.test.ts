@@ -1,6 +1,7 @@
 import { AwsSolutionsChecks } from 'cdk-nag';
-import type { App } from 'aws-cdk-lib';
-import { buildApp } from './helpers';
+import { Stack, Validations, type App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { buildApp, MULTI_ACCOUNT } from './helpers';
 
 /** Unsuppressed findings of the AwsSolutions pack, as "rule @ path" lines (readable on failure). */
 function findings(app: App): string[] {
@@ -25,17 +26,37 @@ describe('cdk-nag AwsSolutions', () => {
   });
 });
 
-export const MULTI_ACCOUNT = {
-  networkAccount: '111111111111',
-  networkRegion: 'eu-west-1',
-  pipelineAccount: '222222222222',
-  pipelineRegion: 'eu-west-1',
-  notificationAccount: '333333333333',
-  notificationRegion: 'eu-west-1',
-  studioAccount: '444444444444',
-  studioRegion: 'eu-west-1',
-  enableStudio: true,
-  sharedVpcId: 'vpc-0123456789abcdef0',
-  sharedPrivateSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0bbbbbbbbbbbbbbb2',
-  sharedAvailabilityZones: 'eu-west-1a,eu-west-1b',
-};
+describe('acknowledgements and skips carry reasons', () => {
+  let app: App;
+  beforeAll(() => {
+    app = buildApp({ trigger: 'webhook', enableStudio: true }).app;
+    app.synth();
+  });
+
+  test('every cdk-nag acknowledgement has a written reason', () => {
+    const acks: Array<[string, string, unknown]> = [];
+    for (const node of app.node.findAll()) {
+      for (const entry of node.node.metadata) {
+        if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+        for (const [id, reason] of Object.entries(entry.data as Record<string, unknown>)) acks.push([node.node.path, id, reason]);
+      }
+    }
+    expect(acks.length).toBeGreaterThan(0);
+    for (const [path, id, reason] of acks) {
+      expect({ path, id, reason: typeof reason === 'string' && reason.length >= 20 ? 'ok' : reason }).toEqual({ path, id, reason: 'ok' });
+    }
+  });
+
+  test('every checkov skip in the templates names a check and has a reason', () => {
+    const skips = app.node
+      .findAll()
+      .filter(Stack.isStack)
+      .flatMap(stack => Object.values(Template.fromStack(stack).toJSON().Resources as Record<string, any>))
+      .flatMap(resource => resource.Metadata?.checkov?.skip ?? []);
+    expect(skips.length).toBeGreaterThan(0);
+    for (const skip of skips) {
+      expect(skip.id).toMatch(/^CKV2?_AWS_\d+$/);
+      expect(String(skip.comment).length).toBeGreaterThanOrEqual(20);
+    }
+  });
+});

@@ -10,8 +10,22 @@ import { skipCheckov } from '../checkov';
 /** The CodeBuild stages; each runs one `repoguard-pipeline` subcommand. */
 export type StageName = 'ingest' | 'scan' | 'finish';
 
-/** Directory, relative to the build's working directory, whose content becomes the stage's output artifact. */
-export const STAGE_OUTPUT_DIR = 'out';
+/** File name of the manifest the stages pass along as CodePipeline artifacts. */
+export const MANIFEST = 'manifest.json';
+
+/**
+ * The `repoguard-pipeline` invocation of each stage and the directory (relative
+ * to $CODEBUILD_SRC_DIR) that becomes its output artifact. Ingest writes a new
+ * manifest (sources cloned beside it) into `out/`; scan updates the manifest it
+ * received in place and passes the whole directory on; finish (decide, publish,
+ * record, notify) ends the run. Scan and finish take their mode (aws) from the
+ * manifest.
+ */
+export const STAGE_COMMANDS: Record<StageName, { readonly command: string; readonly artifactDir?: string }> = {
+  ingest: { command: `repoguard-pipeline ingest --mode aws --out "$CODEBUILD_SRC_DIR/out/${MANIFEST}"`, artifactDir: 'out' },
+  scan: { command: `repoguard-pipeline scan --manifest "$CODEBUILD_SRC_DIR/${MANIFEST}"`, artifactDir: '.' },
+  finish: { command: `repoguard-pipeline finish --manifest "$CODEBUILD_SRC_DIR/${MANIFEST}"` },
+};
 
 export interface ScanProjectProps {
   /** Which subcommand this project runs. */
@@ -32,8 +46,6 @@ export interface ScanProjectProps {
   readonly logRetention: logs.RetentionDays;
   /** Plain-text environment variables (names, ARNs; never secret values). */
   readonly environment: Record<string, string>;
-  /** Whether the stage writes `out/` as an output artifact. @default true */
-  readonly producesArtifact?: boolean;
   /** Build timeout. @default 30 minutes */
   readonly timeout?: Duration;
   /** Compute size. @default ComputeType.SMALL */
@@ -42,8 +54,7 @@ export interface ScanProjectProps {
 
 /**
  * One CodeBuild project of the pipeline, attached to the private subnets, that
- * runs `repoguard-pipeline <stage> --mode aws --in $CODEBUILD_SRC_DIR --out out`
- * in the scanner image. Its log group has a retention and the key; its role
+ * runs its `repoguard-pipeline` subcommand (STAGE_COMMANDS) in the scanner image. Its log group has a retention and the key; its role
  * has a fixed name so other accounts can name it in trust policies.
  */
 export class ScanProject extends Construct {
@@ -53,7 +64,6 @@ export class ScanProject extends Construct {
 
   constructor(scope: Construct, id: string, props: ScanProjectProps) {
     super(scope, id);
-    const produces = props.producesArtifact ?? true;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention,
@@ -66,13 +76,7 @@ export class ScanProject extends Construct {
       description: `RepoGuard ${props.stage} stage (CodeBuild)`,
     });
 
-    const command = [
-      'repoguard-pipeline',
-      props.stage,
-      '--mode aws',
-      '--in "$CODEBUILD_SRC_DIR"',
-      ...(produces ? [`--out "$CODEBUILD_SRC_DIR/${STAGE_OUTPUT_DIR}"`] : []),
-    ].join(' ');
+    const { command, artifactDir } = STAGE_COMMANDS[props.stage];
 
     this.project = new codebuild.PipelineProject(this, 'Project', {
       projectName: `${props.prefix}-${props.stage}`,
@@ -98,10 +102,10 @@ export class ScanProject extends Construct {
         env: { shell: 'bash' },
         phases: {
           build: {
-            commands: [...(produces ? [`mkdir -p "$CODEBUILD_SRC_DIR/${STAGE_OUTPUT_DIR}"`] : []), command],
+            commands: [command],
           },
         },
-        ...(produces ? { artifacts: { 'base-directory': STAGE_OUTPUT_DIR, files: ['**/*'] } } : {}),
+        ...(artifactDir ? { artifacts: { 'base-directory': artifactDir, files: ['**/*'] } } : {}),
       }),
     });
     // The ENI policy CodeBuild adds for VPC builds: ec2:CreateNetworkInterface/DeleteNetworkInterface have no resource-level scope.

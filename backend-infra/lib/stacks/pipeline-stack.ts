@@ -150,9 +150,8 @@ export class PipelineStack extends Stack {
       REPOGUARD_REPORT_BUCKET: this.store.reportBucket.bucketName,
       REPOGUARD_MAIL_FROM: props.mail.mailFrom,
       REPOGUARD_REQUEST_REPO_URL: requestRepoUrl,
-      REPOGUARD_REQUEST_FILE: props.requestFile,
     };
-    const stage = (name: StageName, extra: Partial<{ timeout: Duration; computeType: codebuild.ComputeType; env: Record<string, string>; producesArtifact: boolean }>) =>
+    const stage = (name: StageName, extra: Partial<{ timeout: Duration; computeType: codebuild.ComputeType; env: Record<string, string>; }>) =>
       new ScanProject(this, `${name[0].toUpperCase()}${name.slice(1)}Stage`, {
         stage: name,
         prefix,
@@ -165,14 +164,12 @@ export class PipelineStack extends Stack {
         environment: { ...common, ...(extra.env ?? {}) },
         timeout: extra.timeout,
         computeType: extra.computeType,
-        producesArtifact: extra.producesArtifact,
       });
     this.stages = {
       ingest: stage('ingest', { timeout: Duration.minutes(30) }),
       scan: stage('scan', { timeout: Duration.minutes(60), computeType: codebuild.ComputeType.MEDIUM }),
       finish: stage('finish', {
         timeout: Duration.minutes(20),
-        producesArtifact: false,
         env: {
           REPOGUARD_SES_CONFIGURATION_SET: props.mail.configurationSetName,
           ...(props.mail.senderRoleArn ? { REPOGUARD_SES_ROLE_ARN: props.mail.senderRoleArn } : {}),
