@@ -1,6 +1,7 @@
 /** The request repo as a ledger: optimistic concurrency with real git. */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import {
@@ -76,11 +77,9 @@ describe('git ledger (real git)', () => {
   it('keeps a CRLF file with a BOM as it is when appending', async () => {
     const ws = await makeWorkspace();
     const ledger = GitLedger.local(ws.requestRepo);
-    const work = gitSync(ws.root, 'clone', '--quiet', ws.requestRepo, 'crlf-clone');
-    void work;
+    gitSync(ws.root, 'clone', '--quiet', ws.requestRepo, 'crlf-clone');
     const clone = `${ws.root}/crlf-clone`;
     const header = '\uFEFF' + REQUEST_COLUMNS.join(',') + '\r\n';
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(`${clone}/${REQUESTS_FILE}`, header);
     gitSync(clone, 'commit', '--quiet', '-am', 'crlf');
     gitSync(clone, 'push', '--quiet', 'origin', 'HEAD:main');
