@@ -1,0 +1,40 @@
+# syntax=docker/dockerfile:1
+# The RepoGuard scanner image: the CodeBuild stages run `repoguard-pipeline`
+# (ingest, scan, finish) in it. Node 20 + Python 3.11, the pinned scanners,
+# git, bubblewrap (network-less sandbox of the dynamic scan) and strace.
+#
+# Build from the repository root (the stage code imports src/common):
+#   docker build -f backend-infra/docker/scanner.Dockerfile -t repoguard-scanner:0.1.0 .
+# Push to the pipeline stack's ECR repository: backend-infra/scripts/push-scanner-image.sh
+# Scanner pins live here; add new scanners with the same exact-version style.
+
+FROM node:20-bookworm-slim AS node
+
+FROM node AS build
+WORKDIR /build
+COPY backend-infra/package.json backend-infra/package-lock.json backend-infra/
+RUN cd backend-infra && npm ci --no-audit --no-fund --ignore-scripts
+COPY src/common src/common
+COPY backend-infra/tsconfig.json backend-infra/
+COPY backend-infra/pipeline backend-infra/pipeline
+RUN cd backend-infra \
+ && npx tsc -p tsconfig.json \
+ && npm prune --omit=dev --no-audit --no-fund
+
+FROM python:3.11-slim-bookworm
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git bubblewrap strace ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+RUN pip install semgrep==1.185.0 'bandit[sarif]==1.9.4'
+COPY --from=node /usr/local/bin/node /usr/local/bin/node
+COPY --from=build /build/backend-infra/package.json /opt/repoguard/backend-infra/package.json
+COPY --from=build /build/backend-infra/node_modules /opt/repoguard/backend-infra/node_modules
+COPY --from=build /build/backend-infra/dist /opt/repoguard/backend-infra/dist
+COPY --from=build /build/backend-infra/pipeline/bin /opt/repoguard/backend-infra/pipeline/bin
+COPY --from=build /build/backend-infra/pipeline/rules /opt/repoguard/backend-infra/pipeline/rules
+RUN ln -s /opt/repoguard/backend-infra/pipeline/bin/repoguard-pipeline.js /usr/local/bin/repoguard-pipeline \
+ && node --version && semgrep --version && bandit --version && git --version && bwrap --version
+# CodeBuild runs builds as root in the container; the stage code drops into
+# bubblewrap for anything that executes untrusted code.
+WORKDIR /workspace
