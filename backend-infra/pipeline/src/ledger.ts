@@ -221,6 +221,12 @@ function withoutPresent(
   rows: Record<string, string>[],
   key: string
 ): Record<string, string>[] {
+  // Fast path: a value that occurs nowhere in the file cannot be a key in it
+  // (no parse of a long ledger for the common case of a new row).
+  const distinct = new Set(rows.map(r => r[key] ?? ''));
+  if (distinct.size === rows.length && [...distinct].every(v => v !== '' && !text.includes(v))) {
+    return rows;
+  }
   const body = text.replace(/^\uFEFF/, '');
   const parsed = Papa.parse<Record<string, string>>(body, {
     header: true,

@@ -6,7 +6,9 @@
  */
 import path from 'node:path';
 import {
+  IParsedFile,
   IRequestRow,
+  IResultRow,
   parseRequests,
   parseResults,
   validateRequest
@@ -36,10 +38,10 @@ const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 /** Pending requests: rows whose request_id has no result row, first occurrence only. */
 export function pendingRequests(
   requestsText: string,
-  resultsText: string
+  resultsText: string | IParsedFile<IResultRow>
 ): { pending: { row: number; values: IRequestRow }[]; skipped: string[] } {
   const requests = parseRequests(requestsText);
-  const results = parseResults(resultsText);
+  const results = typeof resultsText === 'string' ? parseResults(resultsText) : resultsText;
   const done = new Set(results.rows.map(r => r.values.request_id));
   const seen = new Set<string>();
   const pending: { row: number; values: IRequestRow }[] = [];
@@ -62,9 +64,9 @@ export function pendingRequests(
 }
 
 /** package_name → repo_url of approved results (a name may not move to another source). */
-function publishedSources(resultsText: string): Map<string, string> {
+function publishedSources(results: IParsedFile<IResultRow>): Map<string, string> {
   const map = new Map<string, string>();
-  for (const { values } of parseResults(resultsText).rows) {
+  for (const { values } of results.rows) {
     if (values.decision === 'approved') {
       map.set(values.package_name.toLowerCase(), values.repo_url);
     }
@@ -75,7 +77,8 @@ function publishedSources(resultsText: string): Map<string, string> {
 export async function ingest(ctx: IIngestContext, deps: IIngestDeps): Promise<IManifest> {
   const now = deps.now ?? (() => new Date());
   const snapshot = await deps.ledger.read();
-  const { pending, skipped } = pendingRequests(snapshot.requests, snapshot.results);
+  const results = parseResults(snapshot.results);
+  const { pending, skipped } = pendingRequests(snapshot.requests, results);
   for (const line of skipped) {
     ctx.progress.log(`ingest  ${line}`);
   }
@@ -95,7 +98,7 @@ export async function ingest(ctx: IIngestContext, deps: IIngestDeps): Promise<IM
   for (const item of manifest.items) {
     await ctx.progress.state(item, 'queued', 'queued');
   }
-  const published = publishedSources(snapshot.results);
+  const published = publishedSources(results);
   const policy = {
     allowedHosts: ctx.config.allowedHosts,
     allowedLocalRoots: ctx.mode === 'local' ? ctx.config.allowedLocalRoots : []
