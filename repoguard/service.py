@@ -166,9 +166,25 @@ class RequestService:
         Raises UnknownPackage when nothing names it, NotApproved (with the
         reason) when it is pending, refused or errored.
         """
+        return self.snapshot().resolve(name, sha)
+
+    def snapshot(self) -> LedgerSnapshot:
+        """Both ledgers from one read, to resolve many names (an install plan) cheaply."""
         requests, results = self._ledgers()
+        return LedgerSnapshot([v for _, v in requests.rows], [v for _, v in results.rows])
+
+
+@dataclass
+class LedgerSnapshot:
+    """The request and result rows of one commit of the request repo."""
+
+    requests: list[dict[str, str]]
+    results: list[dict[str, str]]
+
+    def resolve(self, name: str, sha: str | None = None) -> dict[str, str]:
+        """See ``RequestService.resolve``."""
         key = name.strip().lower()
-        mine = [v for _, v in results.rows if v["package_name"].lower() == key]
+        mine = [v for v in self.results if v["package_name"].lower() == key]
         approved = [r for r in mine if r["decision"] == "approved"]
         if sha:
             approved = [r for r in approved if r["commit_sha"].startswith(sha.lower())]
@@ -180,9 +196,15 @@ class RequestService:
             last = mine[-1]
             reason = f" ({last['reason']})" if last.get("reason") else ""
             raise NotApproved(f"{name} was {last['decision']}{reason}")
-        if any(v["package_name"].lower() == key for _, v in requests.rows):
+        if any(v["package_name"].lower() == key for v in self.requests):
             raise NotApproved(f"{name} is still pending: the pipeline has not decided yet")
         raise UnknownPackage(f"{name} was never requested")
+
+    def latest_request(self, name: str) -> dict[str, str] | None:
+        """The newest request row naming this package, if any."""
+        key = name.strip().lower()
+        rows = [v for v in self.requests if v["package_name"].lower() == key]
+        return rows[-1] if rows else None
 
 
 def embedded_service(workspace: Workspace) -> RequestService:
