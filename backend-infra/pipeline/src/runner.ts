@@ -67,7 +67,19 @@ async function awsConfig(options: IRunnerOptions, env: NodeJS.ProcessEnv): Promi
   return config;
 }
 
-async function setup(options: IRunnerOptions): Promise<ISetup> {
+/** Stages that touch no outside service: they run without credentials (e.g. the scan project). */
+const OFFLINE: ReadonlySet<string> = new Set(['scan', 'decide']);
+
+const NO_ADAPTERS = new Proxy({} as IAdapters, {
+  get: (_target, name) => {
+    if (name === 'stateDir' || name === 'reportLink' || name === 'resolve' || name === 'then') {
+      return undefined;
+    }
+    throw new Error(`this stage does not use the ${String(name)} adapter`);
+  }
+});
+
+async function setup(options: IRunnerOptions, offline = false): Promise<ISetup> {
   const env = options.env ?? process.env;
   if (options.mode === 'local') {
     if (!options.workspace) {
@@ -78,6 +90,9 @@ async function setup(options: IRunnerOptions): Promise<ISetup> {
     return { config, workspace, adapters: options.adapters ?? localAdapters(workspace, config) };
   }
   const config = await awsConfig(options, env);
+  if (offline && !options.adapters) {
+    return { config, adapters: NO_ADAPTERS };
+  }
   return { config, adapters: options.adapters ?? (await awsAdapters(env)) };
 }
 
@@ -144,7 +159,7 @@ export async function stageOnFile(
     mode: options.mode ?? manifest.mode,
     workspace: options.workspace ?? manifest.workspace
   };
-  const { config, adapters } = await setup(full);
+  const { config, adapters } = await setup(full, OFFLINE.has(stage));
   const ctx: IStageContext = {
     manifest,
     dir: path.dirname(path.resolve(manifestFile)),

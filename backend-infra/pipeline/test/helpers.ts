@@ -132,7 +132,8 @@ export async function results(ws: Workspace) {
 /**
  * Fake scanner executables (node scripts) for tests of the orchestration and
  * of fail-closed behaviour: `ok` writes an empty SARIF log, `crash` exits 2,
- * `hang` sleeps past any test timeout, `sleep:N` takes N ms then writes SARIF.
+ * `hang` sleeps past any test timeout, `sleep:N` takes N ms then writes its
+ * report (SARIF; bandit's JSON for `bandit`), `nosarif` exits 0 writing nothing.
  */
 export async function fakeScanners(
   behaviours: Record<string, 'ok' | 'crash' | 'hang' | 'nosarif' | `sleep:${number}`>
@@ -148,7 +149,10 @@ for (let i = 0; i < args.length; i++) {
   if (args[i] === '-o') out = args[i + 1];
 }
 const behaviour = ${JSON.stringify(behaviour)};
-const write = () => fs.writeFileSync(out, JSON.stringify({ version: '2.1.0', runs: [{ tool: { driver: { name: ${JSON.stringify(name)}, rules: [] } }, results: [] }] }));
+const report = ${JSON.stringify(name)} === 'bandit'
+  ? { errors: [], generated_at: '2026-11-24T00:00:00Z', metrics: {}, results: [] }
+  : { version: '2.1.0', runs: [{ tool: { driver: { name: ${JSON.stringify(name)}, rules: [] } }, results: [] }] };
+const write = () => fs.writeFileSync(out, JSON.stringify(report));
 if (behaviour === 'crash') { process.stderr.write('boom: internal error\\n'); process.exit(2); }
 if (behaviour === 'hang') { setTimeout(() => {}, 1e9); }
 else if (behaviour === 'nosarif') { process.exit(0); }

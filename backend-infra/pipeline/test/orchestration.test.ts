@@ -170,6 +170,30 @@ describe('stage subcommands with a manifest (as CodeBuild runs them)', () => {
     assert.equal((await results(ws)).length, 1);
   });
 
+  it('in --mode aws, scan runs without credentials and finish fails clearly without its environment', async () => {
+    const bin = await fakeScanners({ semgrep: 'ok', bandit: 'ok' });
+    const { ws } = await workspaceWithCleanRequest(bin);
+    const work = await tempDir('rg-cb-aws-');
+    const manifest = path.join(work, 'manifest.json');
+    await execFileP('node', [BIN, 'ingest', '--local', ws.root, '--out', manifest]);
+    const m = JSON.parse(await readFile(manifest, 'utf8'));
+    m.mode = 'aws';
+    delete m.workspace;
+    await writeFile(manifest, JSON.stringify(m));
+    const clean: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, REPOGUARD_SCANNER_BIN_DIR: bin };
+    const scanned = await execFileP('node', [BIN, 'scan', '--manifest', manifest], { env: clean });
+    assert.match(scanned.stdout, /^scan\s+r1\s+ok/m);
+    await assert.rejects(
+      execFileP('node', [BIN, 'finish', '--manifest', manifest], { env: { ...clean, GITHUB_TOKEN: 'ghp_NOTPRINTED000000000000000000000000' } }),
+      (error: { stderr: string; stdout: string }) => {
+        assert.match(error.stderr, /REPOGUARD_REQUEST_REPO_URL is required in --mode aws/);
+        assert.ok(!`${error.stderr}${error.stdout}`.includes('ghp_NOTPRINTED'));
+        return true;
+      }
+    );
+    assert.deepEqual(await results(ws), []);
+  });
+
   it('documents every subcommand in --help', async () => {
     const { stdout } = await execFileP('node', [BIN, '--help']);
     for (const command of ['init', 'run', 'watch', 'ingest', 'scan', 'decide', 'publish', 'record', 'notify', 'finish']) {

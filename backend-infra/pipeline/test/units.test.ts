@@ -8,6 +8,7 @@ import { SourceRefused, hardenedClone } from '../src/clone';
 import { declaredDependencies, formatDependencies, parseRequirement } from '../src/deps';
 import { checkHost, nonPublicRange } from '../src/net';
 import { redact, registerSecret } from '../src/redact';
+import { banditJsonToSarif } from '../src/scanners/registry';
 import { findingsFromSarif } from '../src/scanners/sarif';
 import { effective } from '../src/stages/decide';
 import type { IFinding } from '../src/types';
@@ -52,6 +53,17 @@ describe('policy', () => {
     assert.equal(waived.effectiveSeverity, 'info');
     assert.match(waived.note ?? '', /INFOSEC-12/);
     assert.equal(effective(finding({}), 'other', [{ package: 'p', ruleId: 'B307', reason: 'x' }]).effectiveSeverity, 'medium');
+  });
+
+  it('converts bandit JSON (results and unparsable files) to SARIF findings', () => {
+    const log = banditJsonToSarif(JSON.stringify({
+      errors: [{ filename: './broken.py', reason: 'syntax error while parsing AST from file' }],
+      results: [{ code: '4 eval(x)\n', filename: './calc.py', issue_confidence: 'HIGH', issue_cwe: { id: 78, link: 'https://cwe.mitre.org/data/definitions/78.html' }, issue_severity: 'MEDIUM', issue_text: 'Use of possibly insecure function - consider using safer ast.literal_eval.', line_number: 4, line_range: [4], more_info: 'https://bandit.readthedocs.io/en/1.9.4/blacklists/blacklist_calls.html#b307-eval', test_id: 'B307', test_name: 'blacklist' }]
+    }));
+    const findings = findingsFromSarif('bandit', log);
+    assert.deepEqual(findings.map(f => [f.ruleId, f.severity, f.confidence, f.line]), [['B307', 'medium', 'high', 4], ['bandit-parse-error', 'low', 'high', undefined]]);
+    assert.equal(log.version, '2.1.0');
+    assert.throws(() => banditJsonToSarif('{"nope": 1}'), /not a bandit JSON report/);
   });
 
   it('reads severity and confidence from bandit and semgrep SARIF', () => {

@@ -7,6 +7,7 @@
  * past the time limit fails the scan (and the decision is `error`).
  */
 import path from 'node:path';
+import type { Log, ReportingDescriptor, Result } from 'sarif';
 
 /** Files a source could use to silence a scanner; removed before scanning. */
 export const SCANNER_CONTROL_FILES = ['.semgrepignore', '.bandit'];
@@ -21,6 +22,10 @@ export interface IScannerSpec {
   env?: NodeJS.ProcessEnv;
   /** Shorten the tool's rule ids for reports. */
   ruleId?(id: string): string;
+  /** Extension of the file the tool writes (default `sarif`). */
+  outputExtension?: string;
+  /** Convert the tool's own output to SARIF 2.1.0 (when it writes another format). */
+  toSarif?(text: string): Log;
 }
 
 /** The semgrep rules kept in this repository (backend-infra/pipeline/rules). */
@@ -54,6 +59,11 @@ export function semgrep(rulesDir: string = RULES_DIR): IScannerSpec {
   };
 }
 
+/**
+ * bandit writes JSON and RepoGuard converts it to SARIF: bandit's own SARIF
+ * formatter (1.9.4) crashes on some real trees ("list index out of range" in
+ * its snippet code) and leaves an empty file.
+ */
 export function bandit(): IScannerSpec {
   return {
     name: 'bandit',
@@ -61,10 +71,78 @@ export function bandit(): IScannerSpec {
     // --ignore-nosec and --ini /dev/null: a source's `# nosec` comments and
     // its own .bandit file must not silence findings.
     args: (target, out) => [
-      '-r', target, '-f', 'sarif', '-o', out, '-q', '-x', '.git', '--ignore-nosec', '--ini', '/dev/null'
+      '-r', target, '-f', 'json', '-o', out, '-q', '-x', '.git', '--ignore-nosec', '--ini', '/dev/null'
     ],
+    outputExtension: 'json',
+    toSarif: banditJsonToSarif,
     // 0 clean, 1 issues found; 2 is "no tests ran" / bad arguments.
     okExitCodes: [0, 1]
+  };
+}
+
+interface IBanditJson {
+  errors?: { filename: string; reason: string }[];
+  results?: {
+    filename: string;
+    line_number?: number;
+    issue_text: string;
+    issue_severity: string;
+    issue_confidence: string;
+    issue_cwe?: { id?: number; link?: string };
+    test_id: string;
+    test_name?: string;
+    more_info?: string;
+  }[];
+}
+
+const BANDIT_LEVEL: Record<string, 'error' | 'warning' | 'note'> = { HIGH: 'error', MEDIUM: 'warning', LOW: 'note' };
+
+/** bandit's JSON report as a SARIF 2.1.0 log (severity and confidence kept as properties). */
+export function banditJsonToSarif(text: string): Log {
+  const report = JSON.parse(text) as IBanditJson;
+  if (!Array.isArray(report.results)) {
+    throw new Error('not a bandit JSON report');
+  }
+  const rules = new Map<string, ReportingDescriptor>();
+  const results: Result[] = report.results.map(r => {
+    if (!rules.has(r.test_id)) {
+      rules.set(r.test_id, {
+        id: r.test_id,
+        name: r.test_name,
+        helpUri: r.more_info,
+        properties: r.issue_cwe?.id ? { tags: [`CWE-${r.issue_cwe.id}`] } : undefined
+      });
+    }
+    return {
+      ruleId: r.test_id,
+      level: BANDIT_LEVEL[r.issue_severity] ?? 'warning',
+      message: { text: r.issue_text },
+      locations: [
+        {
+          physicalLocation: {
+            artifactLocation: { uri: r.filename },
+            region: r.line_number ? { startLine: r.line_number } : undefined
+          }
+        }
+      ],
+      properties: { issue_severity: r.issue_severity, issue_confidence: r.issue_confidence }
+    };
+  });
+  // A file bandit could not parse was not analysed: report it (low) rather than pass it silently.
+  for (const e of report.errors ?? []) {
+    rules.set('bandit-parse-error', { id: 'bandit-parse-error', name: 'file not analysed' });
+    results.push({
+      ruleId: 'bandit-parse-error',
+      level: 'note',
+      message: { text: `bandit could not analyse this file: ${e.reason}`.slice(0, 300) },
+      locations: [{ physicalLocation: { artifactLocation: { uri: e.filename } } }],
+      properties: { issue_severity: 'LOW', issue_confidence: 'HIGH' }
+    });
+  }
+  return {
+    version: '2.1.0',
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    runs: [{ tool: { driver: { name: 'Bandit', informationUri: 'https://bandit.readthedocs.io/', rules: [...rules.values()] } }, results }]
   };
 }
 

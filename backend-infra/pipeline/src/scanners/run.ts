@@ -5,7 +5,7 @@
  * code, a missing or unreadable SARIF file, or a timeout is a failed run.
  */
 import { spawn } from 'node:child_process';
-import { access, constants, readFile } from 'node:fs/promises';
+import { access, constants, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Log } from 'sarif';
 import type { IScannerRun } from '../types';
@@ -91,6 +91,7 @@ function runProcess(
 export async function runScanner(spec: IScannerSpec, options: IScanOptions): Promise<IScannerRun> {
   const t0 = Date.now();
   const sarifPath = path.join(options.outDir, `${spec.name}.sarif`);
+  const outputPath = path.join(options.outDir, `${spec.name}.${spec.outputExtension ?? 'sarif'}`);
   const done = (partial: Omit<IScannerRun, 'name' | 'durationMs'>): IScannerRun => ({
     name: spec.name,
     durationMs: Date.now() - t0,
@@ -111,7 +112,7 @@ export async function runScanner(spec: IScannerSpec, options: IScanOptions): Pro
     TMPDIR: process.env.TMPDIR ?? '/tmp',
     ...spec.env
   };
-  const exit = await runProcess(file, spec.args(options.target, sarifPath), env, options.target, options.timeoutMs);
+  const exit = await runProcess(file, spec.args(options.target, outputPath), env, options.target, options.timeoutMs);
   if (exit.timedOut) {
     return done({
       status: 'timeout',
@@ -131,9 +132,13 @@ export async function runScanner(spec: IScannerSpec, options: IScanOptions): Pro
   }
   let log: Log;
   try {
-    log = JSON.parse(await readFile(sarifPath, 'utf8')) as Log;
+    const text = await readFile(outputPath, 'utf8');
+    log = spec.toSarif ? spec.toSarif(text) : (JSON.parse(text) as Log);
     if (log.version !== '2.1.0' || !Array.isArray(log.runs)) {
       throw new Error('not a SARIF 2.1.0 log');
+    }
+    if (spec.toSarif) {
+      await writeFile(sarifPath, JSON.stringify(log));
     }
   } catch (error) {
     return done({
