@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 bash scripts/setup.sh
-export PATH=$ROOT/.venv/bin:$PATH
+export PATH=$ROOT/.tools/bin:$ROOT/.venv/bin:$PATH
 export REPOGUARD_WORKSPACE=${REPOGUARD_WORKSPACE:-$ROOT/workspace}
 PORT=${PORT:-8888}
 WS=$REPOGUARD_WORKSPACE

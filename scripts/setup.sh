@@ -4,7 +4,8 @@
 #
 #   system packages (apt): git, chromium, bubblewrap, strace
 #   JS: npm ci in ., backend-infra/ and ui-tests/ (one lock file each)
-#   Python: .venv with repoguard installed editable, the test tools and the scanners
+#   Python: .venv with repoguard installed editable and the test tools
+#   scanners: scripts/install-scanners.sh (pinned, isolated) into .tools/bin
 #   build: the labextension, the pipeline CLI; the extension linked into .venv
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,15 +49,16 @@ if [ ! -x .venv/bin/python ]; then
   step "python: creating .venv"
   python3 -m venv .venv
 fi
-if ! stamp_ok python pyproject.toml scripts/requirements-scanners.txt; then
-  step "python: installing the builder, JupyterLab and the scanners into .venv"
+if ! stamp_ok python pyproject.toml; then
+  step "python: installing the builder and JupyterLab into .venv"
   .venv/bin/pip install -q --upgrade pip
   # What the JS build needs before repoguard itself can be installed.
   .venv/bin/pip install -q "jupyter-builder>=1.2,<2" "jupyterlab>=4.6.4,<4.7"
-  .venv/bin/pip install -q -r scripts/requirements-scanners.txt
-  stamp_done python pyproject.toml scripts/requirements-scanners.txt
+  stamp_done python pyproject.toml
 fi
-export PATH=$ROOT/.venv/bin:$PATH
+step "scanners: pinned, one venv each, links in .tools/bin"
+bash scripts/install-scanners.sh
+export PATH=$ROOT/.tools/bin:$ROOT/.venv/bin:$PATH
 
 # --- JavaScript dependencies -----------------------------------------------
 for dir in . backend-infra ui-tests; do

@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 bash scripts/setup.sh || exit 1
-export PATH=$ROOT/.venv/bin:$PATH
+export PATH=$ROOT/.tools/bin:$ROOT/.venv/bin:$PATH
 export CDK_DISABLE_CLI_TELEMETRY=true
 
 failed=()
@@ -29,10 +29,7 @@ suite "lint: eslint" npx eslint .
 suite "lint: ruff" bash -c "ruff check . && ruff format --check ."
 suite "jest: frontend" npx jest
 suite "pytest: server extension, magic, ledger" python -m pytest -q -p no:cacheprovider
-suite "backend-infra: CDK, cdk-nag, pipeline" bash -c "cd backend-infra && npm test --silent"
-if [ -f backend-infra/scripts/check-templates.sh ]; then
-  suite "backend-infra: checkov over synthesized templates" bash backend-infra/scripts/check-templates.sh
-fi
+suite "backend-infra: CDK, cdk-nag, checkov, pipeline" bash -c "cd backend-infra && npm test --silent"
 # A leftover server on Galata's fixed port would serve stale code.
 if command -v fuser >/dev/null; then fuser -k 8888/tcp >/dev/null 2>&1 || true; fi
 suite "galata: JupyterLab in Chromium" bash -c "cd ui-tests && CI=true npx playwright test"

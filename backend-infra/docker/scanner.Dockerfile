@@ -6,9 +6,10 @@
 # Build from the repository root (the stage code imports src/common):
 #   docker build -f backend-infra/docker/scanner.Dockerfile -t repoguard-scanner:0.1.0 .
 # Push to the pipeline stack's ECR repository: backend-infra/scripts/push-scanner-image.sh
-# Scanner pins live here; add new scanners with the same exact-version style.
+# Scanner pins live in scripts/install-scanners.sh, shared with the test command.
 
 FROM node:20-bookworm-slim AS node
+FROM golang:1.26-bookworm AS go
 
 FROM node AS build
 WORKDIR /build
@@ -26,7 +27,12 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git bubblewrap strace ca-certificates \
  && rm -rf /var/lib/apt/lists/*
-RUN pip install semgrep==1.185.0 'bandit[sarif]==1.9.4'
+COPY scripts/install-scanners.sh /opt/repoguard/scripts/install-scanners.sh
+RUN --mount=type=bind,from=go,source=/usr/local/go,target=/usr/local/go \
+    PATH=/usr/local/go/bin:$PATH REPOGUARD_TOOLS=/opt/repoguard/tools \
+    bash /opt/repoguard/scripts/install-scanners.sh \
+ && rm -rf /root/go /root/.cache
+ENV PATH=/opt/repoguard/tools/bin:$PATH
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 COPY --from=build /build/backend-infra/package.json /opt/repoguard/backend-infra/package.json
 COPY --from=build /build/backend-infra/node_modules /opt/repoguard/backend-infra/node_modules
@@ -34,7 +40,7 @@ COPY --from=build /build/backend-infra/dist /opt/repoguard/backend-infra/dist
 COPY --from=build /build/backend-infra/pipeline/bin /opt/repoguard/backend-infra/pipeline/bin
 COPY --from=build /build/backend-infra/pipeline/rules /opt/repoguard/backend-infra/pipeline/rules
 RUN ln -s /opt/repoguard/backend-infra/pipeline/bin/repoguard-pipeline.js /usr/local/bin/repoguard-pipeline \
- && node --version && semgrep --version && bandit --version && git --version && bwrap --version
+ && node --version && semgrep --version && bandit --version && gitleaks version && osv-scanner --version && checkov --version && git --version && bwrap --version
 # CodeBuild runs builds as root in the container; the stage code drops into
 # bubblewrap for anything that executes untrusted code.
 WORKDIR /workspace
