@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
 import type { IResultRow } from '../../../src/common';
 import { runOnce } from '../src/runner';
@@ -81,7 +81,6 @@ describe('embedded pipeline, end to end with real git and real scanners', () => 
     rows = await results(ws);
   });
 
-  after(() => undefined);
 
   it('records one results row per request, in the contract columns', () => {
     assert.equal(rows.length, 16);
