@@ -18,6 +18,7 @@
  * still guards against writers that do not take the lock (the Python side,
  * a person with git); a lock older than 30 s is taken over as stale.
  */
+import { rmSync } from 'node:fs';
 import { mkdtemp, open, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -57,6 +58,8 @@ export interface ILedger {
     rows: Record<string, string>[],
     options?: IAppendOptions
   ): Promise<IAppendResult>;
+  /** Release local resources (scratch repository). */
+  close?(): Promise<void>;
 }
 
 export interface IGitLedgerOptions {
@@ -73,12 +76,22 @@ export interface IGitLedgerOptions {
 
 class PushRejected extends Error {}
 
+/** Scratch repositories still on disk, removed when the process exits. */
+const scratchDirs = new Set<string>();
+process.once('exit', () => {
+  for (const dir of scratchDirs) {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 const REJECTED =
   /non-fast-forward|fetch first|\[rejected\]|cannot lock ref|failed to update ref|stale info|unable to update local ref|incorrect old value/i;
 
 export class GitLedger implements ILedger {
   readonly url: string;
   private readonly branch: string;
+  private scratch?: Promise<string>;
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: IGitLedgerOptions) {
     this.url = options.url;
@@ -172,21 +185,54 @@ export class GitLedger implements ILedger {
     );
   }
 
-  private async withScratch<T>(
-    work: (run: Run, scratch: string) => Promise<T>
-  ): Promise<T> {
-    const scratch = await mkdtemp(path.join(tmpdir(), 'repoguard-ledger-'));
-    const gitDir = path.join(scratch, 'repo.git');
-    const env = this.options.env;
-    const run: Run = (args, input) =>
-      input === undefined
-        ? git(['--git-dir', gitDir, ...args], { env })
-        : gitWithInput(['--git-dir', gitDir, ...args], input, { env });
+  /**
+   * Run `work` in this ledger's scratch bare repository. The scratch is made
+   * once per ledger instance and reused (serialized), so a later fetch in the
+   * same run only transfers what changed; it is removed when the process exits.
+   */
+  private async withScratch<T>(work: (run: Run, scratch: string) => Promise<T>): Promise<T> {
+    const previous = this.queue;
+    let release!: () => void;
+    this.queue = new Promise<void>(resolve => (release = resolve));
+    await previous;
     try {
-      await git(['init', '--quiet', '--bare', gitDir]);
+      if (!this.scratch) {
+        this.scratch = mkdtemp(path.join(tmpdir(), 'repoguard-ledger-')).then(async dir => {
+          await git(['init', '--quiet', '--bare', path.join(dir, 'repo.git')]);
+          scratchDirs.add(dir);
+          return dir;
+        });
+      }
+      const scratch = await this.scratch;
+      const gitDir = path.join(scratch, 'repo.git');
+      const env = this.options.env;
+      const run: Run = (args, input) =>
+        input === undefined
+          ? git(['--git-dir', gitDir, ...args], { env })
+          : gitWithInput(['--git-dir', gitDir, ...args], input, { env });
       return await work(run, scratch);
+    } catch (error) {
+      // A failed command may leave the scratch half-updated: start afresh next time.
+      const dir = await this.scratch?.catch(() => undefined);
+      this.scratch = undefined;
+      if (dir) {
+        scratchDirs.delete(dir);
+        await rm(dir, { recursive: true, force: true });
+      }
+      throw error;
     } finally {
-      await rm(scratch, { recursive: true, force: true });
+      release();
+    }
+  }
+
+  /** Remove the scratch repository now (it is removed at exit otherwise). */
+  async close(): Promise<void> {
+    await this.queue;
+    const dir = await this.scratch?.catch(() => undefined);
+    this.scratch = undefined;
+    if (dir) {
+      scratchDirs.delete(dir);
+      await rm(dir, { recursive: true, force: true });
     }
   }
 

@@ -139,12 +139,16 @@ export async function ingestToFile(options: IRunnerOptions, out: string): Promis
   const executionId = options.executionId ?? newExecutionId(options.env);
   const dir = path.dirname(path.resolve(out));
   const progress = progressFor(options, executionId, adapters);
-  const manifest = await ingest(
-    { mode: options.mode, workspace: workspace?.root, executionId, dir, config, progress },
-    { ledger: adapters.ledger, resolve: adapters.resolve }
-  );
-  await writeManifest(out, manifest);
-  return manifest;
+  try {
+    const manifest = await ingest(
+      { mode: options.mode, workspace: workspace?.root, executionId, dir, config, progress },
+      { ledger: adapters.ledger, resolve: adapters.resolve }
+    );
+    await writeManifest(out, manifest);
+    return manifest;
+  } finally {
+    await adapters.ledger.close?.();
+  }
 }
 
 /** One stage (or `finish`) on a manifest file, written back in place. */
@@ -170,6 +174,9 @@ export async function stageOnFile(
     await runStages([stage], ctx, adapters, full);
   } finally {
     await writeManifest(manifestFile, manifest);
+    if (!OFFLINE.has(stage) || full.mode === 'local') {
+      await adapters.ledger.close?.();
+    }
   }
   return manifest;
 }
@@ -203,6 +210,7 @@ export async function runOnce(options: IRunnerOptions): Promise<IManifest> {
     write(`done: ${[...counts].map(([d, n]) => `${n} ${d}`).join(', ')}`);
     return manifest;
   } finally {
+    await adapters.ledger.close?.();
     await rm(dir, { recursive: true, force: true });
   }
 }
