@@ -29,7 +29,8 @@
  *   REPOGUARD_ALLOWED_HOSTS            comma-separated allow list (overrides the config)
  *   AWS_REGION                         region of S3, SES and Secrets Manager
  * Both modes:
- *   REPOGUARD_SCANNER_BIN_DIR          folder of the scanner executables (else PATH)
+ *   REPOGUARD_SCANNER_BIN_DIR          folder of the scanner executables (else PATH;
+ *                                      REPOGUARD_SCANNER_BIN is read too)
  *   REPOGUARD_SMTP_PASSWORD            SMTP password when mail.transport is smtp with a user
  */
 import { Command, Option } from 'commander';

@@ -1,6 +1,6 @@
 /** Shared helpers of the pipeline tests: real workspaces, real git, real packages. */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,16 +13,36 @@ import {
 import { GitLedger } from '../src/ledger';
 import { IWorkspaceConfig, Workspace } from '../src/workspace';
 
-/** Put the repo's Python venv (semgrep, bandit) on PATH, as the project scripts do. */
+/**
+ * Put the repo's scanner folders on PATH, as scripts/test.sh does:
+ * `.tools/bin` (scripts/install-scanners.sh), then `.venv/bin`.
+ */
 export function useVenvScanners(): void {
-  const venvBin = path.resolve(__dirname, '..', '..', '..', '..', '..', '.venv', 'bin');
-  if (existsSync(venvBin) && !(process.env.PATH ?? '').split(':').includes(venvBin)) {
-    process.env.PATH = `${venvBin}:${process.env.PATH ?? ''}`;
+  const root = path.resolve(__dirname, '..', '..', '..', '..', '..');
+  for (const dir of [path.join(root, '.venv', 'bin'), path.join(root, '.tools', 'bin')]) {
+    if (existsSync(dir) && !(process.env.PATH ?? '').split(':').includes(dir)) {
+      process.env.PATH = `${dir}:${process.env.PATH ?? ''}`;
+    }
   }
 }
 
+// The tests choose their scanners (real ones on PATH, or stand-ins through
+// the workspace's scannerBinDir): an inherited override would change that.
+delete process.env.REPOGUARD_SCANNER_BIN_DIR;
+delete process.env.REPOGUARD_SCANNER_BIN;
+
+/** Temporary folders of this test process, removed when it exits. */
+const temporaries: string[] = [];
+process.once('exit', () => {
+  for (const dir of temporaries) {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 export async function tempDir(prefix = 'rg-test-'): Promise<string> {
-  return mkdtemp(path.join(tmpdir(), prefix));
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  temporaries.push(dir);
+  return dir;
 }
 
 export async function makeWorkspace(

@@ -36,7 +36,11 @@ async function removeControlFiles(dir: string): Promise<void> {
 
 export async function scan(ctx: IStageContext, deps: IScanDeps = {}): Promise<IManifest> {
   const known = deps.scanners ?? knownScanners();
-  const binDir = deps.binDir ?? process.env.REPOGUARD_SCANNER_BIN_DIR ?? ctx.config.scannerBinDir;
+  const binDir =
+    deps.binDir ??
+    process.env.REPOGUARD_SCANNER_BIN_DIR ??
+    process.env.REPOGUARD_SCANNER_BIN ??
+    ctx.config.scannerBinDir;
   const now = deps.now ?? (() => new Date());
   for (const item of undecided(ctx)) {
     if (!item.source || !item.key) {
