@@ -11,12 +11,19 @@ const { scanners, helpers, median } = require('./common');
 const args = process.argv.slice(2);
 const reps = Number(args[args.indexOf('--reps') + 1]) || 3;
 const targetArg = args.includes('--target') ? args[args.indexOf('--target') + 1] : null;
+const scratch = [];
+process.once('exit', () => scratch.forEach(d => fs.rmSync(d, { recursive: true, force: true })));
+const tmp = prefix => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  scratch.push(d);
+  return d;
+};
 
 function defaultTarget() {
   const lib = path.join(__dirname, '..', '..', '.venv', 'lib');
   const py = fs.readdirSync(lib).find(d => d.startsWith('python'));
   const src = path.join(lib, py, 'site-packages', 'rich');
-  const dest = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-bench-scan-'));
+  const dest = tmp('rg-bench-scan-');
   fs.cpSync(src, path.join(dest, 'rich'), { recursive: true, filter: p => !p.includes('__pycache__') });
   return dest;
 }
@@ -25,7 +32,7 @@ function defaultTarget() {
   helpers.useVenvScanners();
   const target = targetArg ? path.resolve(targetArg) : defaultTarget();
   const known = scanners.registry.knownScanners();
-  const options = () => ({ target, outDir: fs.mkdtempSync(path.join(os.tmpdir(), 'rg-bench-out-')), timeoutMs: 600_000 });
+  const options = () => ({ target, outDir: tmp('rg-bench-out-'), timeoutMs: 600_000 });
   const time = async names => {
     const t0 = process.hrtime.bigint();
     const runs = await scanners.run.runScanners(names, known, options());
