@@ -57,7 +57,11 @@ class RepoGuardHandler(ExtensionHandlerMixin, APIHandler):
     def finish_cached(self, compute: Callable[[], Any]) -> None:
         """Answer 304 when the client's ETag still holds; else compute, tag and send."""
         fingerprint = self.backend.fingerprint()
-        key = f"{fingerprint}\n{self.request.uri}"
+        # Cache-busting parameters (a bare timestamp, as JupyterLab's `no-store` adds) are ignored.
+        query = sorted(
+            (k, v) for k, vs in self.request.query_arguments.items() if not k.isdigit() for v in vs
+        )
+        key = f"{fingerprint}\n{self.request.path}\n{query}"
         etag = '"' + hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest() + '"'
         self.set_header("ETag", etag)
         self.set_header("Cache-Control", "private, no-cache")

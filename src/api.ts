@@ -68,7 +68,9 @@ export class RepoGuardClient {
   private async cached<T>(endPoint: string): Promise<T> {
     const known = this._cache.get(endPoint);
     const headers: Record<string, string> = known ? { 'If-None-Match': known.etag } : {};
-    const { data, etag, status } = await this.send<T>(endPoint, { headers, cache: 'no-store' });
+    // 'no-cache' (not JupyterLab's default 'no-store', which appends a cache-busting
+    // query and so defeats the ETag): the server revalidates every read.
+    const { data, etag, status } = await this.send<T>(endPoint, { headers, cache: 'no-cache' });
     if (status === 304 && known) {
       this._notModified++;
       return known.data as T;

@@ -53,12 +53,21 @@ export function normalizeName(name: string): string {
   return name.toLowerCase().replace(/[-_.]+/g, '-');
 }
 
+/** The normalised names of the approved packages (compute once per list). */
+export function approvedNames(approved: readonly RepoGuard.IResultRow[]): Set<string> {
+  return new Set(approved.map(r => normalizeName(r.package_name)));
+}
+
 /** Dependencies of `row` that are not themselves approved. */
 export function unapprovedDependencies(
   row: RepoGuard.IResultRow,
-  approved: readonly RepoGuard.IResultRow[]
+  approved: readonly RepoGuard.IResultRow[] | ReadonlySet<string>
 ): IDependency[] {
-  const names = new Set(approved.map(r => normalizeName(r.package_name)));
+  if (!row.dependencies) {
+    return [];
+  }
+  const names =
+    approved instanceof Set ? approved : approvedNames(approved as RepoGuard.IResultRow[]);
   return parseDependencies(row.dependencies).filter(d => !names.has(normalizeName(d.name)));
 }
 

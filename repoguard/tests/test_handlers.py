@@ -266,6 +266,15 @@ async def test_unchanged_poll_is_answered_304_and_a_change_changes_the_etag(jp_f
         "repoguard", "requests", headers={"If-None-Match": etag}, raise_error=False
     )
     assert again.code == 304
+    # a cache-busting timestamp in the query does not defeat the ETag
+    busted = await jp_fetch(
+        "repoguard",
+        "requests",
+        params={"1795495230066": ""},
+        headers={"If-None-Match": etag},
+        raise_error=False,
+    )
+    assert busted.code == 304
     # a new request moves the request repo's tip: the old ETag no longer holds
     await _post(jp_fetch, package_name="clean-greeter", repo_url=_clean_source(workspace))
     changed = await jp_fetch(

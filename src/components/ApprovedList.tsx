@@ -1,6 +1,7 @@
 import * as React from 'react';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import {
+  approvedNames,
   filterIndices,
   missingFromOutput,
   searchKeys,
@@ -34,6 +35,7 @@ export function ApprovedList(props: IApprovedListProps): JSX.Element {
 
   const keys = React.useMemo(() => searchKeys(approved), [approved]);
   const matches = React.useMemo(() => filterIndices(keys, query), [keys, query]);
+  const names = React.useMemo(() => approvedNames(approved), [approved]);
 
   React.useEffect(() => {
     const node = viewport.current;
@@ -57,7 +59,7 @@ export function ApprovedList(props: IApprovedListProps): JSX.Element {
   const outcomes = [...installs.values()].filter(s => s.status !== 'running');
 
   return (
-    <div className="jp-RepoGuardApproved">
+    <div className="jp-RepoGuardApproved" data-query={query}>
       <div className="jp-RepoGuardApproved-filter">
         <label htmlFor={filterId} className="jp-RepoGuard-visuallyHidden">
           {trans.__('Filter approved packages')}
@@ -97,7 +99,7 @@ export function ApprovedList(props: IApprovedListProps): JSX.Element {
               const row = approved[index];
               const name = row.package_name;
               const install = installs.get(name);
-              const missing = unapprovedDependencies(row, approved);
+              const missing = unapprovedDependencies(row, names);
               return (
                 <li
                   key={row.request_id}

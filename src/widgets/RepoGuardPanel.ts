@@ -125,6 +125,17 @@ export class RepoGuardPanel extends SidePanel {
     );
   }
 
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    if (!this._sized) {
+      // Request, Pipeline, Approved, Refused, Server: the lists get the room.
+      (this.content as unknown as { setRelativeSizes(sizes: number[]): void }).setRelativeSizes([
+        4, 3, 4, 2, 1
+      ]);
+      this._sized = true;
+    }
+  }
+
   /** Put the cursor in the request form's first field. */
   focusRequestForm(): void {
     const input = this.node.querySelector<HTMLInputElement>('.jp-RepoGuardPanel-form input');
@@ -142,6 +153,7 @@ export class RepoGuardPanel extends SidePanel {
   }
 
   private _model: RepoGuardModel;
+  private _sized = false;
 }
 
 export namespace RepoGuardPanel {
@@ -164,6 +176,7 @@ namespace Private {
       private _render: Render
     ) {
       super(model);
+      this.addClass('jp-RepoGuardPanel-body');
       this.addClass(className);
     }
 

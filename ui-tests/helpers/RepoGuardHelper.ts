@@ -1,6 +1,15 @@
 import type { IJupyterLabPageFixture } from '@jupyterlab/galata';
 import type { Locator } from '@playwright/test';
 
+export interface IRequestFields {
+  name: string;
+  url: string;
+  ref?: string;
+  justification?: string;
+  /** Asked once, until the settings hold it. */
+  email?: string;
+}
+
 /** Page object for the RepoGuard sidebar. */
 export class RepoGuardHelper {
   constructor(readonly page: IJupyterLabPageFixture) {}
@@ -24,5 +33,81 @@ export class RepoGuardHelper {
 
   get serverStatus(): Locator {
     return this.panel.getByRole('definition').filter({ hasText: /RepoGuard \d/ });
+  }
+
+  /** The embedded workspace the server reads (from /repoguard/health). */
+  async workspace(): Promise<string> {
+    const response = await this.page.request.get('/repoguard/health');
+    return (await response.json()).workspace as string;
+  }
+
+  field(
+    label: 'Package name' | 'Repository URL' | 'Ref' | 'Justification' | 'Your email'
+  ): Locator {
+    return this.panel.getByLabel(label, { exact: true });
+  }
+
+  get requestButton(): Locator {
+    return this.panel.getByRole('button', { name: 'Request package' });
+  }
+
+  /** Fill the form and press "Request package" (does not wait for anything). */
+  async request(fields: IRequestFields): Promise<void> {
+    await this.fill(fields);
+    await this.requestButton.click();
+  }
+
+  /** Fill the request form. */
+  async fill(fields: IRequestFields): Promise<void> {
+    await this.field('Package name').fill(fields.name);
+    await this.field('Repository URL').fill(fields.url);
+    await this.field('Ref').fill(fields.ref ?? '');
+    await this.field('Justification').fill(fields.justification ?? 'Galata test');
+    const email = this.field('Your email');
+    if (fields.email && (await email.count()) > 0) {
+      await email.fill(fields.email);
+    }
+  }
+
+  /** A row of "My requests" in the Pipeline section. */
+  myRequest(name: string): Locator {
+    return this.panel
+      .getByRole('list', { name: 'My requests' })
+      .getByRole('listitem', { name, exact: true })
+      .first();
+  }
+
+  status(name: string): Locator {
+    return this.myRequest(name).getByTestId('repoguard-status');
+  }
+
+  approvedRow(name: string): Locator {
+    return this.panel
+      .getByRole('list', { name: 'Approved packages' })
+      .getByRole('listitem', { name, exact: true });
+  }
+
+  refusedRow(name: string): Locator {
+    return this.panel
+      .getByRole('list', { name: 'Refused requests' })
+      .getByRole('listitem', { name, exact: true })
+      .first();
+  }
+
+  /** Wait for a request's status to reach `final`, returning every status seen on the way. */
+  async statusesUntil(name: string, final: string, timeoutMs = 120000): Promise<string[]> {
+    const seen: string[] = [];
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const text = ((await this.status(name).textContent({ timeout: 5000 })) ?? '').trim();
+      if (text && seen[seen.length - 1] !== text) {
+        seen.push(text);
+      }
+      if (text === final) {
+        return seen;
+      }
+      await this.page.waitForTimeout(150);
+    }
+    throw new Error(`${name} never reached ${final}; saw ${seen.join(' → ')}`);
   }
 }
