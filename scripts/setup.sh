@@ -83,7 +83,7 @@ fi
 if ! stamp_ok editable pyproject.toml package.json; then
   step "python: installing repoguard (editable) and linking the labextension"
   # The labextension was just built above; skip the npm step of the wheel hook.
-  HATCH_JUPYTER_BUILDER_SKIP_NPM=1 .venv/bin/pip install -q -e ".[server,test,dev]"
+  HATCH_JUPYTER_BUILDER_SKIP_NPM=1 .venv/bin/pip install -q -e ".[server,aws,test,dev]"
   stamp_done editable pyproject.toml package.json
 fi
 .venv/bin/jupyter-builder develop . --overwrite >/dev/null

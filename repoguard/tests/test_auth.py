@@ -22,7 +22,13 @@ CHECK = textwrap.dedent(
             names |= {target.__name__} if isinstance(target, type) else handler_names(target)
         return names
 
+    import socket
+
+    with socket.socket() as probe:  # a free port: Galata may hold 8888
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     app = ServerApp(
+        port=port,
         allow_unauthenticated_access=False,
         jpserver_extensions={"repoguard": True},
         root_dir=sys.argv[1],

@@ -9,13 +9,11 @@ recordings of a real pipeline.
 from datetime import datetime, timezone
 
 import pytest
+from botocore.session import get_session
+from botocore.stub import Stubber
 
-botocore = pytest.importorskip("botocore")
-from botocore.session import get_session  # noqa: E402
-from botocore.stub import Stubber  # noqa: E402
-
-from repoguard.aws_status import CodePipelineStatus, request_time  # noqa: E402
-from repoguard.backends import ReportNotFound, S3Reports  # noqa: E402
+from repoguard.aws_status import CodePipelineStatus, request_time
+from repoguard.backends import ReportNotFound, S3Reports
 
 STARTED = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 
