@@ -44,7 +44,8 @@ export type ResultColumn =
   | 'scanned_at'
   | 'execution_id'
   | 'reason'
-  | 'dependencies';
+  | 'dependencies'
+  | 'waivers';
 
 /** One row of `external-package-request.csv`; every value is a string as read. */
 export type IRequestRow = Record<RequestColumn, string>;

@@ -3,7 +3,9 @@
  * message of its email. Everything shown comes from hostile input (paths,
  * messages, URLs), so all HTML is escaped.
  */
-import type { IManifestItem, IFinding } from './types';
+import { SEVERITIES, Severity } from '../../../src/common';
+import type { IPolicyFinding, IPolicyItem } from './policy';
+import type { IManifestItem } from './types';
 import { formatDependencies } from './deps';
 
 export function escapeHtml(text: string): string {
@@ -19,7 +21,7 @@ function mdCell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
 }
 
-function where(f: IFinding): string {
+function where(f: { path: string; line?: number }): string {
   return f.line ? `${f.path}:${f.line}` : f.path;
 }
 
@@ -27,24 +29,71 @@ export function installCommand(packageName: string): string {
   return `%repoguard install ${packageName}`;
 }
 
-function allFindings(item: IManifestItem): IFinding[] {
-  return (item.scanners ?? []).flatMap(s => s.findings);
+function allFindings(item: IManifestItem): IPolicyFinding[] {
+  return (item.scanners ?? []).flatMap(s => s.findings) as IPolicyFinding[];
+}
+
+/** Findings of one scanner, grouped by the severity they count at (worst first). */
+function bySeverity(findings: IPolicyFinding[]): [Severity, IPolicyFinding[]][] {
+  return SEVERITIES.map(s => [s, findings.filter(f => f.effectiveSeverity === s)] as [Severity, IPolicyFinding[]]).filter(
+    ([, fs]) => fs.length > 0
+  );
+}
+
+/** At most this many findings per scanner and severity are listed (the SARIF has them all). */
+export const REPORT_FINDINGS_PER_GROUP = 200;
+
+function counted(f: IPolicyFinding): string {
+  const as = f.effectiveSeverity === f.severity ? f.severity : `${f.severity} → ${f.effectiveSeverity}`;
+  return f.note ? `${as} (${f.note})` : as;
+}
+
+function why(item: IManifestItem): string {
+  switch (item.decision) {
+    case 'approved':
+      return 'no counted finding reached the threshold of its gate';
+    case 'refused':
+      return item.reason ?? 'findings reached the threshold of their gate';
+    case 'error':
+      return `${item.reason ?? 'the scan did not complete'} (fail closed: an incomplete scan is never approved)`;
+    default:
+      return 'not decided';
+  }
 }
 
 export function renderMarkdown(item: IManifestItem, executionId: string): string {
   const r = item.request;
+  const c = item.counts ?? { critical: 0, high: 0, medium: 0, low: 0 };
   const lines = [
     `# RepoGuard report: ${r.package_name || '(no name)'}`,
     '',
     `- Request: \`${r.request_id}\``,
     `- Source: ${r.repo_url} ${r.ref ? `(ref ${r.ref})` : '(default branch)'}`,
     `- Commit: ${item.commitSha ?? 'not cloned'}`,
-    `- Decision: **${item.decision ?? 'pending'}**${item.reason ? ` — ${item.reason}` : ''}`,
+    `- Decision: **${item.decision ?? 'pending'}** — ${why(item)}`,
+    `- Counted findings: critical ${c.critical}, high ${c.high}, medium ${c.medium}, low ${c.low} (max ${item.maxSeverity || 'none'})`,
     `- Scanned at: ${item.scannedAt ?? '-'}; execution ${executionId}`,
     `- Dependencies: ${formatDependencies(item.dependencies ?? []) || 'none declared'}`
   ];
   if (item.decision === 'approved') {
     lines.push(`- Install: \`${installCommand(r.package_name)}\``);
+  }
+  const drivers = (item.drivers ?? []) as IPolicyFinding[];
+  if (drivers.length > 0) {
+    lines.push('', '## Why', '', '| gate | counted as | scanner | rule | where |', '| --- | --- | --- | --- | --- |');
+    for (const f of drivers.slice(0, 50)) {
+      lines.push(`| ${f.gate ?? ''} | ${f.effectiveSeverity} | ${f.scanner} | ${mdCell(f.ruleId)} | ${mdCell(where(f))} |`);
+    }
+  }
+  const waivers = (item as IPolicyItem).waivers ?? [];
+  lines.push('', '## Waivers applied', '');
+  if (waivers.length === 0) {
+    lines.push('None.');
+  } else {
+    lines.push('| rule | package | covers | expires | approver | reason | where |', '| --- | --- | --- | --- | --- | --- | --- |');
+    for (const w of waivers) {
+      lines.push(`| ${mdCell(w.ruleId)} | ${mdCell(w.packageName)} | ${mdCell(w.covers)} | ${w.expires} | ${mdCell(w.approver)} | ${mdCell(w.reason)} | ${mdCell(where(w))} |`);
+    }
   }
   if (item.scanners && item.scanners.length > 0) {
     lines.push('', '## Scanners', '', '| scanner | status | time | findings | note |', '| --- | --- | --- | --- | --- |');
@@ -54,55 +103,98 @@ export function renderMarkdown(item: IManifestItem, executionId: string): string
       );
     }
   }
-  const findings = allFindings(item);
-  if (findings.length > 0) {
-    lines.push('', '## Findings', '', '| severity | counted as | scanner | rule | where | message |', '| --- | --- | --- | --- | --- | --- |');
-    for (const f of findings) {
-      lines.push(
-        `| ${f.severity} | ${f.effectiveSeverity}${f.note ? ` (${mdCell(f.note)})` : ''} | ${f.scanner} | ${mdCell(f.ruleId)} | ${mdCell(where(f))} | ${mdCell(f.message)} |`
-      );
+  lines.push('', '## Findings', '');
+  if (allFindings(item).length === 0) {
+    lines.push('No findings.');
+  }
+  for (const s of item.scanners ?? []) {
+    if (s.findings.length === 0) continue;
+    lines.push(`### ${s.name}`, '');
+    for (const [severity, fs] of bySeverity(s.findings as IPolicyFinding[])) {
+      lines.push(`#### ${severity} (${fs.length})`, '');
+      for (const f of fs.slice(0, REPORT_FINDINGS_PER_GROUP)) {
+        lines.push(`- \`${mdInline(where(f))}\` **${mdInline(f.ruleId)}** [${mdInline(counted(f))}]: ${mdInline(f.message)}`);
+        if (f.snippet) {
+          lines.push(`  \`${mdInline(f.snippet).replace(/`/g, "'")}\``);
+        }
+      }
+      if (fs.length > REPORT_FINDINGS_PER_GROUP) {
+        lines.push(`- … ${fs.length - REPORT_FINDINGS_PER_GROUP} more in report.sarif`);
+      }
+      lines.push('');
     }
   }
+  lines.push('', 'The merged SARIF 2.1.0 log of every scanner is `report.sarif` beside this page.');
   return lines.join('\n') + '\n';
+}
+
+function mdInline(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ').replace(/[<>]/g, m => (m === '<' ? '&lt;' : '&gt;')).slice(0, 500);
 }
 
 export function renderHtml(item: IManifestItem, executionId: string): string {
   const r = item.request;
   const e = escapeHtml;
+  const c = item.counts ?? { critical: 0, high: 0, medium: 0, low: 0 };
   const rows = (item.scanners ?? [])
     .map(
       s =>
         `<tr><td>${e(s.name)}</td><td>${e(s.status)}</td><td>${(s.durationMs / 1000).toFixed(1)}s</td><td>${s.findings.length}</td><td>${e(s.message ?? '')}</td></tr>`
     )
     .join('\n');
-  const findings = allFindings(item)
-    .map(
-      f =>
-        `<tr><td>${e(f.severity)}</td><td>${e(f.effectiveSeverity)}${f.note ? ` (${e(f.note)})` : ''}</td><td>${e(f.scanner)}</td><td>${e(f.ruleId)}</td><td>${e(where(f))}</td><td>${e(f.message)}</td></tr>`
-    )
+  const drivers = ((item.drivers ?? []) as IPolicyFinding[])
+    .slice(0, 50)
+    .map(f => `<tr><td>${e(f.gate ?? '')}</td><td>${e(f.effectiveSeverity)}</td><td>${e(f.scanner)}</td><td>${e(f.ruleId)}</td><td><code>${e(where(f))}</code></td></tr>`)
+    .join('\n');
+  const waivers = ((item as IPolicyItem).waivers ?? [])
+    .map(w => `<tr><td>${e(w.ruleId)}</td><td>${e(w.packageName)}</td><td><code>${e(w.covers)}</code></td><td>${e(w.expires)}</td><td>${e(w.approver)}</td><td>${e(w.reason)}</td><td><code>${e(where(w))}</code></td></tr>`)
+    .join('\n');
+  const groups = (item.scanners ?? [])
+    .filter(s => s.findings.length > 0)
+    .map(s => {
+      const sev = bySeverity(s.findings as IPolicyFinding[])
+        .map(([severity, fs]) => {
+          const list = fs
+            .slice(0, REPORT_FINDINGS_PER_GROUP)
+            .map(
+              f =>
+                `<li><code>${e(where(f))}</code> <strong>${e(f.ruleId)}</strong> [${e(counted(f))}]: ${e(f.message)}${f.snippet ? `<pre>${e(f.snippet)}</pre>` : ''}</li>`
+            )
+            .join('\n');
+          const more = fs.length > REPORT_FINDINGS_PER_GROUP ? `<li>… ${fs.length - REPORT_FINDINGS_PER_GROUP} more in report.sarif</li>` : '';
+          return `<h4 class="sev-${e(severity)}">${e(severity)} (${fs.length})</h4>\n<ul>\n${list}${more}\n</ul>`;
+        })
+        .join('\n');
+      return `<h3>${e(s.name)}</h3>\n${sev}`;
+    })
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <title>RepoGuard report: ${e(r.package_name)}</title>
-<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2em .5em;text-align:left}</style>
+<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2em .5em;text-align:left;vertical-align:top}pre{background:rgba(127,127,127,.15);padding:.3em;white-space:pre-wrap;margin:.2em 0}.sev-critical,.sev-high{color:#b00020}.sev-medium{color:#a05a00}</style>
 </head><body>
 <h1>RepoGuard report: ${e(r.package_name)}</h1>
 <ul>
 <li>Request: <code>${e(r.request_id)}</code></li>
 <li>Source: ${e(r.repo_url)} ${r.ref ? `(ref ${e(r.ref)})` : '(default branch)'}</li>
 <li>Commit: <code>${e(item.commitSha ?? 'not cloned')}</code></li>
-<li>Decision: <strong>${e(item.decision ?? 'pending')}</strong>${item.reason ? ` — ${e(item.reason)}` : ''}</li>
+<li>Decision: <strong>${e(item.decision ?? 'pending')}</strong> — ${e(why(item))}</li>
+<li>Counted findings: critical ${c.critical}, high ${c.high}, medium ${c.medium}, low ${c.low} (max ${e(item.maxSeverity || 'none')})</li>
 <li>Scanned at: ${e(item.scannedAt ?? '-')}; execution ${e(executionId)}</li>
 <li>Dependencies: ${e(formatDependencies(item.dependencies ?? []) || 'none declared')}</li>
 ${item.decision === 'approved' ? `<li>Install: <code>${e(installCommand(r.package_name))}</code></li>` : ''}
 </ul>
+${drivers ? `<h2>Why</h2>\n<table><tr><th>gate</th><th>counted as</th><th>scanner</th><th>rule</th><th>where</th></tr>\n${drivers}\n</table>` : ''}
+<h2>Waivers applied</h2>
+${waivers ? `<table><tr><th>rule</th><th>package</th><th>covers</th><th>expires</th><th>approver</th><th>reason</th><th>where</th></tr>\n${waivers}\n</table>` : '<p>None.</p>'}
 <h2>Scanners</h2>
 <table><tr><th>scanner</th><th>status</th><th>time</th><th>findings</th><th>note</th></tr>
 ${rows}
 </table>
 <h2>Findings</h2>
-${findings ? `<table><tr><th>severity</th><th>counted as</th><th>scanner</th><th>rule</th><th>where</th><th>message</th></tr>\n${findings}\n</table>` : '<p>No findings.</p>'}
+${groups || '<p>No findings.</p>'}
+<p>The merged SARIF 2.1.0 log of every scanner is <code>report.sarif</code> beside this page.</p>
 </body></html>
 `;
 }
@@ -141,6 +233,16 @@ export function renderMail(item: IManifestItem, reportLink: string): IMailConten
     for (const f of drivers) {
       text.push(`  - [${f.effectiveSeverity}] ${f.ruleId} at ${where(f)}: ${f.message}`);
       html.push(`<li>[${e(f.effectiveSeverity)}] <code>${e(f.ruleId)}</code> at ${e(where(f))}: ${e(f.message)}</li>`);
+    }
+    html.push('</ul>');
+  }
+  const waived = (item as IPolicyItem).waivers ?? [];
+  if (waived.length > 0) {
+    text.push('', 'InfoSec waivers applied:');
+    html.push('<p>InfoSec waivers applied:</p><ul>');
+    for (const w of waived.slice(0, 20)) {
+      text.push(`  - ${w.ruleId} at ${where(w)} (${w.approver}, until ${w.expires}): ${w.reason}`);
+      html.push(`<li><code>${e(w.ruleId)}</code> at ${e(where(w))} (${e(w.approver)}, until ${e(w.expires)}): ${e(w.reason)}</li>`);
     }
     html.push('</ul>');
   }

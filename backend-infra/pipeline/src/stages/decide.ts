@@ -1,28 +1,48 @@
 /**
- * Decide: the policy turns findings into approved / refused / error.
+ * Decide: the policy (src/policy) turns findings into approved / refused /
+ * error, with the InfoSec waivers of the request repo.
  *
  * - Fail closed: a scanner that is missing, crashed or timed out, or a
  *   request that was never scanned, is `error`, never `approved`.
- * - A finding counts at its effective severity: one level lower when the
- *   scanner's confidence is low, one level lower when it sits in code that
- *   does not run when the package is used (tests, docs, examples,
- *   benchmarks); an InfoSec waiver from the config makes it `info`.
- * - `refused` when any finding counts at or above `severityThreshold`
- *   (default medium); the counts in the results row are effective counts.
+ * - Separate gates (malicious+dynamic, vulnerability, secret, licence, SAST,
+ *   config), each with its threshold from the config's `policy` key (default:
+ *   `severityThreshold`, medium); see src/policy/index.ts for the weighting.
+ * - Waivers come from `external-package-waivers.csv` in the request repo, at
+ *   the commit ingest read (`manifest.ledgerSha`); in the AWS mode, from the
+ *   file named by env `REPOGUARD_WAIVERS_FILE` (the request repo's checkout),
+ *   or `manifest.waiversCsv` when a stage put it there. Rows ignored as
+ *   malformed are logged. Waivers in repoguard.config.json (`waivers`, the
+ *   older form without `covers`) are no longer honoured: they would carry
+ *   over to new code; the stage logs that it ignores them.
  */
-import { SEVERITIES, Severity, severityRank } from '../../../../src/common';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { SEVERITIES, Severity } from '../../../../src/common';
 import type { IStageContext } from '../context';
+import { git } from '../git';
+import {
+  ContentHasher,
+  IPolicy,
+  IPolicyConfig,
+  IPolicyFinding,
+  IPolicyItem,
+  IWaiverFile,
+  WAIVERS_FILE,
+  categoryOf,
+  evaluate,
+  parseWaivers,
+  resolvePolicy,
+  weigh
+} from '../policy';
 import { oneLine } from '../redact';
-import type { IFinding, IManifest, IManifestItem, ISeverityCounts } from '../types';
+import type { IFinding, IManifest } from '../types';
 import type { IWaiver } from '../workspace';
 
-const NOT_RUN_DIRS = new Set(['test', 'tests', 'testing', 'doc', 'docs', 'example', 'examples', 'benchmark', 'benchmarks']);
-
-function lower(severity: Severity): Severity {
-  const i = SEVERITIES.indexOf(severity);
-  return SEVERITIES[Math.min(i + 1, SEVERITIES.length - 1)];
-}
-
+/**
+ * Effective severity of one finding under the default policy, with waivers
+ * of the older config form (kept for callers of this helper; the decide stage
+ * uses the request repo's waivers file only).
+ */
 export function effective(finding: IFinding, packageName: string, waivers: readonly IWaiver[]): IFinding {
   const waiver = waivers.find(
     w =>
@@ -33,73 +53,91 @@ export function effective(finding: IFinding, packageName: string, waivers: reado
   if (waiver) {
     return { ...finding, effectiveSeverity: 'info', note: `waived: ${waiver.reason}` };
   }
-  let severity = finding.severity;
-  const notes: string[] = [];
-  if (finding.confidence === 'low') {
-    severity = lower(severity);
-    notes.push('low confidence');
-  }
-  const dirs = finding.path.split('/').slice(0, -1);
-  if (dirs.some(d => NOT_RUN_DIRS.has(d.toLowerCase()))) {
-    severity = lower(severity);
-    notes.push('not in installed code');
-  }
-  return { ...finding, effectiveSeverity: severity, note: notes.length ? notes.join(', ') : undefined };
+  const { gate: _gate, ...weighed } = weigh(finding, resolvePolicy({})) as IPolicyFinding;
+  return weighed;
 }
 
-function decideOne(item: IManifestItem, threshold: Severity, waivers: readonly IWaiver[]): string {
-  const counts: ISeverityCounts = { critical: 0, high: 0, medium: 0, low: 0 };
-  item.counts = counts;
-  item.maxSeverity = '';
-  const runs = item.scanners ?? [];
-  if (runs.length === 0) {
-    item.decision = 'error';
-    item.reason = 'no scanner ran on this source';
-    return `error: ${item.reason}`;
-  }
-  for (const run of runs) {
-    run.findings = run.findings.map(f => effective(f, item.request.package_name, waivers));
-  }
-  const findings = runs.flatMap(r => r.findings);
-  for (const f of findings) {
-    if (f.effectiveSeverity !== 'info') {
-      counts[f.effectiveSeverity]++;
-    }
-    if (severityRank(f.effectiveSeverity) > severityRank(item.maxSeverity)) {
-      item.maxSeverity = f.effectiveSeverity;
+/** The waivers file text: manifest, then the local request repo at ledgerSha, then env REPOGUARD_WAIVERS_FILE. */
+export async function waiversText(manifest: IManifest & { waiversCsv?: string }): Promise<string> {
+  if (typeof manifest.waiversCsv === 'string') return manifest.waiversCsv;
+  if (manifest.workspace && manifest.ledgerSha) {
+    try {
+      return await git(['--git-dir', path.join(manifest.workspace, 'requests.git'), 'show', `${manifest.ledgerSha}:${WAIVERS_FILE}`]);
+    } catch {
+      return ''; // no waivers file in the request repo
     }
   }
-  const failed = runs.filter(r => r.status !== 'ok');
-  if (failed.length > 0) {
-    item.decision = 'error';
-    item.reason = oneLine(failed.map(r => r.message ?? `${r.name} ${r.status}`).join('; '));
-    return `error: ${item.reason}`;
+  if (process.env.REPOGUARD_WAIVERS_FILE) {
+    return readFile(process.env.REPOGUARD_WAIVERS_FILE, 'utf8');
   }
-  const drivers = findings
-    .filter(f => severityRank(f.effectiveSeverity) >= severityRank(threshold))
-    .sort((a, b) => severityRank(b.effectiveSeverity) - severityRank(a.effectiveSeverity));
-  item.drivers = drivers;
-  if (drivers.length > 0) {
-    item.decision = 'refused';
-    const named = drivers
-      .slice(0, 3)
-      .map(f => `${f.ruleId} (${f.effectiveSeverity}) at ${f.path}${f.line ? `:${f.line}` : ''}`)
-      .join(', ');
-    item.reason = `${drivers.length} finding(s) at or above ${threshold}: ${named}${drivers.length > 3 ? ', …' : ''}`;
-    return `refused: ${item.reason}`;
-  }
-  item.decision = 'approved';
-  return `approved (max severity ${item.maxSeverity || 'none'})`;
+  return '';
 }
 
-export async function decide(ctx: IStageContext): Promise<IManifest> {
-  const threshold = ctx.config.severityThreshold;
-  const waivers = ctx.config.waivers ?? [];
-  for (const item of ctx.manifest.items) {
-    if (item.decision !== undefined) {
-      continue;
-    }
-    await ctx.progress.track('decide', item, async () => decideOne(item, threshold, waivers));
+export interface IDecideDeps {
+  now?: () => Date;
+  /** Waivers file text (tests); default `waiversText(manifest)`. */
+  waivers?: string;
+}
+
+export async function decide(ctx: IStageContext, deps: IDecideDeps = {}): Promise<IManifest> {
+  const config = ctx.config as typeof ctx.config & { policy?: IPolicyConfig };
+  const policy: IPolicy = resolvePolicy({ severityThreshold: config.severityThreshold, policy: config.policy });
+  const pending = ctx.manifest.items.filter(i => i.decision === undefined);
+  if (pending.length === 0) {
+    return ctx.manifest;
+  }
+  if ((config.waivers ?? []).length > 0) {
+    ctx.progress.log(`decide: ignoring ${config.waivers!.length} waiver(s) in repoguard.config.json; waivers live in ${WAIVERS_FILE} of the request repo`);
+  }
+  let file: IWaiverFile;
+  try {
+    file = parseWaivers(deps.waivers ?? (await waiversText(ctx.manifest)));
+  } catch (error) {
+    file = { waivers: [], ignored: [{ line: 0, reason: `cannot read: ${error instanceof Error ? error.message : String(error)}` }] };
+  }
+  for (const i of file.ignored) {
+    ctx.progress.log(`decide: ${WAIVERS_FILE} line ${i.line} ignored: ${oneLine(i.reason)}`);
+  }
+  const now = (deps.now ?? (() => new Date()))();
+  for (const item of pending as IPolicyItem[]) {
+    await ctx.progress.track('decide', item, async () => {
+      const sourceDir = item.source ? path.join(ctx.dir, item.source) : undefined;
+      const hasher = new ContentHasher(sourceDir);
+      const verdict = await evaluate(item, policy, { waivers: file.waivers, now, hasher });
+      item.scanners = verdict.runs;
+      await addSnippets(item.scanners.flatMap(r => r.findings) as IPolicyFinding[], sourceDir);
+      item.counts = verdict.counts;
+      item.maxSeverity = verdict.maxSeverity;
+      item.drivers = verdict.drivers;
+      item.waivers = verdict.waivers;
+      item.decision = verdict.decision;
+      const waived = verdict.waivers.length ? ` (${verdict.waivers.length} finding(s) waived)` : '';
+      if (verdict.decision === 'approved') {
+        item.reason = verdict.waivers.length ? `approved with waivers: ${verdict.waivers.map(w => `${w.ruleId} (${w.approver})`).join(', ')}` : undefined;
+        return `approved (max severity ${item.maxSeverity || 'none'})${waived}`;
+      }
+      item.reason = oneLine(verdict.reason ?? verdict.decision);
+      return `${verdict.decision}: ${item.reason}${waived}`;
+    });
   }
   return ctx.manifest;
 }
+
+/** Fill a missing snippet with the finding's source line, secrets excepted (first 500 findings, files read once). */
+async function addSnippets(findings: IPolicyFinding[], sourceDir: string | undefined): Promise<void> {
+  if (!sourceDir) return;
+  const files = new Map<string, Promise<string[] | null>>();
+  for (const f of findings.slice(0, 500)) {
+    // Never for secrets: the report must not repeat a committed key.
+    if (f.snippet || !f.line || !f.path || categoryOf(f) === 'secret') continue;
+    const full = path.resolve(sourceDir, f.path);
+    if (!full.startsWith(path.resolve(sourceDir) + path.sep)) continue;
+    if (!files.has(full)) files.set(full, readFile(full, 'utf8').then(t => t.split('\n'), () => null));
+    const lines = await files.get(full)!;
+    const text = lines?.[f.line - 1];
+    if (text !== undefined) f.snippet = text.trim().slice(0, 300);
+  }
+}
+
+/** Severities a finding can carry, worst first (for tests and reports). */
+export const ALL_SEVERITIES: readonly Severity[] = SEVERITIES;

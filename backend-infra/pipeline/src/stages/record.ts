@@ -10,6 +10,7 @@ import type { IStageContext } from '../context';
 import { formatDependencies } from '../deps';
 import type { ILedger } from '../ledger';
 import type { IReportStore } from '../ports';
+import { formatWaivers, IPolicyItem } from '../policy';
 import { renderHtml, renderMarkdown } from '../report';
 import type { IManifest, IManifestItem } from '../types';
 
@@ -39,7 +40,8 @@ export function resultRow(item: IManifestItem, executionId: string, scannedAt: s
     scanned_at: item.scannedAt ?? scannedAt,
     execution_id: executionId,
     reason: item.decision === 'approved' ? '' : (item.reason ?? ''),
-    dependencies: formatDependencies(item.dependencies ?? [])
+    dependencies: formatDependencies(item.dependencies ?? []),
+    waivers: formatWaivers((item as IPolicyItem).waivers)
   };
 }
 

@@ -1,0 +1,244 @@
+/**
+ * The policy: normalized findings → approved / refused / error.
+ *
+ * 1. Fail closed: no scanner run, or any run that is not `ok` (missing,
+ *    crashed, timed out) → `error`, whatever the findings.
+ * 2. Each finding goes to a gate by its category (malicious + dynamic →
+ *    `malicious`, vulnerability, secret, licence, sast, config). A finding
+ *    without a category gets one from its scanner (see `categoryOf`).
+ * 3. Its effective severity: below the confidence floor → not counted;
+ *    low confidence → one level lower; code that runs at install time
+ *    (phase `install`, or setup.py / package.json lifecycle when no phase is
+ *    given) → one level higher; code that does not run when the package is
+ *    used (tests, docs, examples, benchmarks) → one level lower, except for
+ *    malicious and dynamic findings; licences: denied SPDX id → high, not on
+ *    a non-empty allow list → medium, otherwise not counted.
+ * 4. A finding covered by an InfoSec waiver (rule + package + exact commit
+ *    or file content, not expired) is reported and not counted.
+ * 5. `refused` when any counted finding reaches its gate's threshold.
+ */
+import { SEVERITIES, Severity, severityRank } from '../../../../src/common';
+import type { IFinding, IManifestItem, IScannerRun, ISeverityCounts } from '../types';
+import { Category, Gate, IPolicy, confidenceRank } from './config';
+import { ContentHasher, IWaiverRow, IWaiverUse, findWaiver, useOf } from './waivers';
+
+export * from './config';
+export * from './waivers';
+
+export type Phase = 'install' | 'import' | 'call' | 'unknown';
+
+/** A finding with the fields the scanner adapters add (optional until every adapter sets them). */
+export interface IPolicyFinding extends IFinding {
+  category?: Category;
+  phase?: Phase;
+  snippet?: string;
+  /** Set by the policy: the gate the finding was judged at. */
+  gate?: Gate;
+  /** Set by the policy: the waiver that covered it. */
+  waiver?: IWaiverUse;
+}
+
+/** A manifest item with what the policy adds (kept in the manifest JSON). */
+export interface IPolicyItem extends IManifestItem {
+  /** Waivers applied to this request's findings. */
+  waivers?: IWaiverUse[];
+}
+
+const SCANNER_CATEGORY: Record<string, Category> = {
+  semgrep: 'sast',
+  bandit: 'sast',
+  'osv-scanner': 'vulnerability',
+  osv: 'vulnerability',
+  gitleaks: 'secret',
+  guarddog: 'malicious',
+  dynamic: 'dynamic',
+  sandbox: 'dynamic',
+  checkov: 'config',
+  licence: 'licence',
+  license: 'licence'
+};
+
+/** RepoGuard's own semgrep rules that look for malicious behaviour (rules/*.yml, `category: malicious`). */
+const MALICIOUS_RULE = /(^|\.)(obfuscated-exec|setup-network|install-hook|exfiltrat\w*|malicious\w*)$/;
+
+export function categoryOf(f: IPolicyFinding): Category {
+  if (f.category) return f.category;
+  if (MALICIOUS_RULE.test(f.ruleId)) return 'malicious';
+  return SCANNER_CATEGORY[f.scanner] ?? 'sast';
+}
+
+export function gateOf(category: Category): Gate {
+  return category === 'dynamic' ? 'malicious' : category;
+}
+
+const INSTALL_FILES = new Set(['setup.py', 'setup.cfg', 'package.json', 'binding.gyp']);
+
+/** The phase the adapter gave, else install for the files that run at install time. */
+export function phaseOf(f: IPolicyFinding): Phase {
+  if (f.phase) return f.phase;
+  const parts = f.path.split('/');
+  return parts.length <= 2 && INSTALL_FILES.has(parts[parts.length - 1]) ? 'install' : 'unknown';
+}
+
+function shift(severity: Severity, levels: number): Severity {
+  // SEVERITIES runs critical → info: a higher index is less severe.
+  const i = SEVERITIES.indexOf(severity) - levels;
+  return SEVERITIES[Math.max(0, Math.min(SEVERITIES.length - 1, i))];
+}
+
+function normalSeverity(s: string): Severity | null {
+  const v = String(s).toLowerCase();
+  if ((SEVERITIES as readonly string[]).includes(v)) return v as Severity;
+  if (v === 'moderate') return 'medium';
+  if (v === 'error') return 'high';
+  if (v === 'warning') return 'medium';
+  if (v === 'note') return 'low';
+  return null;
+}
+
+/** The SPDX id a licence finding names (in its rule id, or `spdx` property). */
+export function spdxOf(f: IPolicyFinding & { spdx?: string }): string {
+  if (f.spdx) return f.spdx;
+  const last = f.ruleId.split(/[/:]/).pop() ?? '';
+  return last;
+}
+
+function licenceSeverity(f: IPolicyFinding, policy: IPolicy): { severity: Severity; note: string } | null {
+  const id = spdxOf(f).toLowerCase();
+  if (!id) return null;
+  const match = (list: readonly string[]) => list.some(l => l.toLowerCase() === id);
+  if (match(policy.licence.deny)) return { severity: 'high', note: `licence ${spdxOf(f)} is denied` };
+  if (policy.licence.allow.length > 0) {
+    return match(policy.licence.allow)
+      ? { severity: 'info', note: `licence ${spdxOf(f)} is allowed` }
+      : { severity: 'medium', note: `licence ${spdxOf(f)} is not on the allow list` };
+  }
+  return null;
+}
+
+/** Effective severity of one finding (without waivers). */
+export function weigh(input: IFinding, policy: IPolicy): IPolicyFinding {
+  const f = input as IPolicyFinding;
+  const category = categoryOf(f);
+  const gate = gateOf(category);
+  const notes: string[] = [];
+  let severity = normalSeverity(f.severity);
+  if (!severity) {
+    notes.push(`unknown severity ${String(f.severity).slice(0, 20)} counted as high`);
+    severity = 'high';
+  }
+  if (confidenceRank(f.confidence) < confidenceRank(policy.confidenceFloor) && confidenceRank(f.confidence) >= 0) {
+    return { ...f, gate, effectiveSeverity: 'info', note: `confidence ${f.confidence} below the floor (${policy.confidenceFloor})` };
+  }
+  if (category === 'licence') {
+    const l = licenceSeverity(f, policy);
+    if (l) return { ...f, gate, effectiveSeverity: l.severity, note: l.note };
+  }
+  if (f.confidence === 'low' && policy.lowConfidenceDowngrade) {
+    severity = shift(severity, -1);
+    notes.push('low confidence');
+  }
+  if (policy.installTimeUpgrade && phaseOf(f) === 'install' && severity !== 'info') {
+    severity = shift(severity, 1);
+    notes.push('runs at install time');
+  }
+  const dirs = f.path.split('/').slice(0, -1);
+  if (category !== 'malicious' && category !== 'dynamic' && dirs.some(d => policy.notRunDirs.has(d.toLowerCase()))) {
+    severity = shift(severity, -1);
+    notes.push('not in installed code');
+  }
+  return { ...f, gate, effectiveSeverity: severity, note: notes.length ? notes.join(', ') : undefined };
+}
+
+export interface IVerdict {
+  decision: 'approved' | 'refused' | 'error';
+  reason?: string;
+  counts: ISeverityCounts;
+  maxSeverity: Severity | '';
+  drivers: IPolicyFinding[];
+  waivers: IWaiverUse[];
+  /** The runs, with weighed findings. */
+  runs: IScannerRun[];
+}
+
+export interface IEvaluateOptions {
+  waivers?: readonly IWaiverRow[];
+  now?: Date;
+  /** Root of the scanned source, for content-hash waivers. */
+  sourceDir?: string;
+  hasher?: ContentHasher;
+}
+
+function where(f: IFinding): string {
+  return f.line ? `${f.path}:${f.line}` : f.path;
+}
+
+export async function evaluate(
+  item: Pick<IManifestItem, 'request' | 'commitSha' | 'scanners'>,
+  policy: IPolicy,
+  options: IEvaluateOptions = {}
+): Promise<IVerdict> {
+  const counts: ISeverityCounts = { critical: 0, high: 0, medium: 0, low: 0 };
+  const verdict: IVerdict = { decision: 'approved', counts, maxSeverity: '', drivers: [], waivers: [], runs: [] };
+  const runs = item.scanners ?? [];
+  const now = options.now ?? new Date();
+  const hasher = options.hasher ?? new ContentHasher(options.sourceDir);
+  const waivers = options.waivers ?? [];
+  for (const run of runs) {
+    const findings: IPolicyFinding[] = [];
+    for (const raw of run.findings) {
+      let f = weigh(raw, policy);
+      const w = waivers.length ? await findWaiver(f, item.request.package_name, item.commitSha, waivers, now, hasher) : undefined;
+      if (w) {
+        const use = useOf(w, f);
+        verdict.waivers.push(use);
+        f = { ...f, effectiveSeverity: 'info', waiver: use, note: `waived by ${w.approver} until ${w.expires}: ${w.reason}` };
+      }
+      findings.push(f);
+    }
+    verdict.runs.push({ ...run, findings });
+  }
+  const all = verdict.runs.flatMap(r => r.findings as IPolicyFinding[]);
+  for (const f of all) {
+    if (f.effectiveSeverity !== 'info' && !f.waiver) counts[f.effectiveSeverity]++;
+    if (!f.waiver && severityRank(f.effectiveSeverity) > severityRank(verdict.maxSeverity)) verdict.maxSeverity = f.effectiveSeverity;
+  }
+  if (runs.length === 0) {
+    return { ...verdict, decision: 'error', reason: 'no scanner ran on this source' };
+  }
+  const failed = runs.filter(r => r.status !== 'ok');
+  if (failed.length > 0) {
+    return {
+      ...verdict,
+      decision: 'error',
+      reason: `fail closed: ${failed.map(r => r.message ?? `${r.name} ${r.status}`).join('; ')}`
+    };
+  }
+  const drivers = all
+    .filter(f => {
+      const t = policy.gates[f.gate!];
+      return !f.waiver && t !== 'off' && f.effectiveSeverity !== 'info' && severityRank(f.effectiveSeverity) >= severityRank(t);
+    })
+    .sort((a, b) => severityRank(b.effectiveSeverity) - severityRank(a.effectiveSeverity));
+  verdict.drivers = drivers;
+  if (drivers.length === 0) {
+    return verdict;
+  }
+  const byGate = new Map<Gate, IPolicyFinding[]>();
+  for (const f of drivers) byGate.set(f.gate!, [...(byGate.get(f.gate!) ?? []), f]);
+  const parts = [...byGate.entries()].map(([gate, fs]) => {
+    const named = fs.slice(0, 2).map(f => `${f.scanner} ${f.ruleId} (${f.effectiveSeverity}) at ${where(f)}`).join(', ');
+    return `${gate} gate: ${fs.length} finding(s) at or above ${policy.gates[gate]}: ${named}${fs.length > 2 ? ', …' : ''}`;
+  });
+  return { ...verdict, decision: 'refused', reason: `refused by the ${parts.join('; ')}` };
+}
+
+/**
+ * The naive rule the policy is measured against: refuse when any SAST
+ * finding is rated medium or above by its scanner (no weighting).
+ */
+export function naiveRefuses(runs: readonly IScannerRun[]): IFinding[] {
+  return runs
+    .flatMap(r => r.findings)
+    .filter(f => (SCANNER_CATEGORY[f.scanner] === 'sast' || categoryOf(f) === 'sast') && severityRank(f.severity) >= severityRank('medium'));
+}
