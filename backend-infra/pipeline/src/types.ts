@@ -6,6 +6,17 @@ import type { Decision, IRequestRow, Severity } from '../../../src/common';
 
 export type Mode = 'local' | 'aws';
 
+/** What kind of problem a finding is (which policy gate looks at it). */
+export type FindingCategory = 'sast' | 'vulnerability' | 'secret' | 'malicious' | 'dynamic' | 'config' | 'licence';
+
+/**
+ * When the code a finding sits in runs: `install` (setup.py, build hooks,
+ * package.json lifecycle scripts), `import` (module top level of package
+ * code), `call` (inside a function of package code), `unknown` (not code:
+ * manifests, lock files, licence, Dockerfile; or not known).
+ */
+export type FindingPhase = 'install' | 'import' | 'call' | 'unknown';
+
 /** One normalized finding, whatever scanner reported it. */
 export interface IFinding {
   scanner: string;
@@ -22,6 +33,12 @@ export interface IFinding {
   message: string;
   path: string;
   line?: number;
+  /** Which gate the finding belongs to; every scanner adapter sets it (optional only for findings built elsewhere). */
+  category?: FindingCategory;
+  /** When the code runs (see FindingPhase). */
+  phase?: FindingPhase;
+  /** The source line(s) or observed event; always redacted for secrets. */
+  snippet?: string;
   /** Why this finding does not count: a waiver or a downgrade. */
   note?: string;
 }

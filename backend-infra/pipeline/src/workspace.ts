@@ -73,7 +73,7 @@ export function defaultConfig(root: string): IWorkspaceConfig {
     severityThreshold: 'medium',
     maxRepoSizeMB: 200,
     scanTimeoutSeconds: 300,
-    scanners: ['semgrep', 'bandit'],
+    scanners: ['semgrep', 'bandit', 'osv', 'gitleaks', 'guarddog', 'dynamic', 'checkov', 'licence'],
     mail: { transport: 'outbox', from: 'repoguard@localhost' }
   };
 }

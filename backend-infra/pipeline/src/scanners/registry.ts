@@ -1,23 +1,40 @@
 /**
- * The scanners RepoGuard knows. Each one is a command that writes SARIF
- * 2.1.0 to a file; `okExitCodes` are the exit codes of a completed scan
- * (with or without findings). Files by which a scanned source could configure
+ * The scanners RepoGuard knows. Most are one command that writes SARIF
+ * 2.1.0 (or a format converted to it) to a file; `okExitCodes` are the exit
+ * codes of a completed scan (with or without findings). Adapters that need
+ * more (several commands, a database, a trace, or none at all) implement
+ * `run`. Every command runs in the network-less bubblewrap sandbox of
+ * `../sandbox.ts`. Files by which a scanned source could configure
  * its own scanner (`.semgrepignore`, `.bandit`) are removed from the scanned
  * tree first (`SCANNER_CONTROL_FILES`). Anything else, a missing executable, or a run
  * past the time limit fails the scan (and the decision is `error`).
  */
 import path from 'node:path';
 import type { Log, ReportingDescriptor, Result } from 'sarif';
+import type { FindingCategory } from '../types';
+import { checkov } from './checkov';
+import { dynamic } from './dynamic';
+import { gitleaks } from './gitleaks';
+import { guarddog } from './guarddog';
+import { licence } from './licence';
+import { osv } from './osv';
+import type { IRunContext } from './run';
 
 /** Files a source could use to silence a scanner; removed before scanning. */
 export const SCANNER_CONTROL_FILES = ['.semgrepignore', '.bandit'];
 
 export interface IScannerSpec {
   name: string;
-  /** Executable name, looked up in the scanner bin dir or on PATH. */
-  bin: string;
-  args(target: string, sarifOut: string): string[];
-  okExitCodes: number[];
+  /** Category of its findings (a result's `properties.category` may override). */
+  category: FindingCategory;
+  /** Executable name, looked up in the scanner bin dir or on PATH (one-command scanners). */
+  bin?: string;
+  args?(target: string, sarifOut: string): string[];
+  okExitCodes?: number[];
+  /** A scanner that is not one command: does its whole run (sandboxed execs through `ctx`). */
+  run?(ctx: IRunContext): Promise<Log>;
+  /** Folders the command must read besides the target (bound read-only into the sandbox). */
+  readOnly?: string[];
   /** Extra environment (e.g. no network calls home). */
   env?: NodeJS.ProcessEnv;
   /** Shorten the tool's rule ids for reports. */
@@ -34,7 +51,9 @@ export const RULES_DIR = path.resolve(__dirname, '..', '..', '..', '..', '..', '
 export function semgrep(rulesDir: string = RULES_DIR): IScannerSpec {
   return {
     name: 'semgrep',
+    category: 'sast',
     bin: 'semgrep',
+    readOnly: [rulesDir],
     args: (target, out) => [
       'scan',
       '--config', rulesDir,
@@ -67,6 +86,7 @@ export function semgrep(rulesDir: string = RULES_DIR): IScannerSpec {
 export function bandit(): IScannerSpec {
   return {
     name: 'bandit',
+    category: 'sast',
     bin: 'bandit',
     // --ignore-nosec and --ini /dev/null: a source's `# nosec` comments and
     // its own .bandit file must not silence findings.
@@ -146,6 +166,11 @@ export function banditJsonToSarif(text: string): Log {
   };
 }
 
+/** Every scanner, in the order of the embedded workspace's default `scanners`. */
+export const ALL_SCANNERS = ['semgrep', 'bandit', 'osv', 'gitleaks', 'guarddog', 'dynamic', 'checkov', 'licence'];
+
 export function knownScanners(): Map<string, IScannerSpec> {
-  return new Map([semgrep(), bandit()].map(s => [s.name, s]));
+  return new Map(
+    [semgrep(), bandit(), osv(), gitleaks(), guarddog(), dynamic(), checkov(), licence()].map(s => [s.name, s])
+  );
 }

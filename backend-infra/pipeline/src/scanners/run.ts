@@ -8,8 +8,11 @@ import { spawn } from 'node:child_process';
 import { access, constants, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Log } from 'sarif';
-import type { IScannerRun } from '../types';
+import { SANDBOX_HOME, bwrapArgs, findBwrap } from '../sandbox';
+import type { ISandboxOptions } from '../sandbox';
+import type { IScannerRun, ScannerStatus } from '../types';
 import { IScannerSpec } from './registry';
+import { locate } from './phase';
 import { findingsFromSarif } from './sarif';
 
 export interface IScanOptions {
@@ -49,10 +52,11 @@ function relativePath(target: string, file: string): string {
   return relative.startsWith('..') ? file : relative;
 }
 
-interface IExit {
+export interface IExit {
   code: number | null;
   timedOut: boolean;
   stderr: string;
+  stdout: string;
 }
 
 function runProcess(
@@ -63,11 +67,15 @@ function runProcess(
   timeoutMs: number
 ): Promise<IExit> {
   return new Promise(resolve => {
-    const child = spawn(file, args, { cwd, env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(file, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
+    let stdout = '';
     let timedOut = false;
     child.stderr?.on('data', chunk => {
       if (stderr.length < 8192) stderr += String(chunk);
+    });
+    child.stdout?.on('data', chunk => {
+      if (stdout.length < 32 * 1024 * 1024) stdout += String(chunk);
     });
     const timer = setTimeout(() => {
       timedOut = true;
@@ -76,16 +84,116 @@ function runProcess(
       } catch {
         child.kill('SIGKILL');
       }
-    }, timeoutMs);
+    }, Math.max(1, timeoutMs));
     child.on('error', error => {
       clearTimeout(timer);
-      resolve({ code: null, timedOut, stderr: error.message });
+      resolve({ code: null, timedOut, stderr: error.message, stdout });
     });
     child.on('close', code => {
       clearTimeout(timer);
-      resolve({ code, timedOut, stderr });
+      resolve({ code, timedOut, stderr, stdout });
     });
   });
+}
+
+/** A scanner run that did not complete: thrown by adapters, reported as that status. */
+export class ScannerFailure extends Error {
+  constructor(
+    readonly status: Exclude<ScannerStatus, 'ok'>,
+    message: string,
+    readonly exitCode?: number | null
+  ) {
+    super(message);
+  }
+}
+
+/** What an adapter's own `run` gets: where to read and write, and a sandboxed exec. */
+export interface IRunContext {
+  target: string;
+  outDir: string;
+  binDir?: string;
+  /** Epoch ms by which the scanner must be done. */
+  deadline: number;
+  /** Look an executable up (bin dir or PATH); throws a `missing` failure. */
+  which(bin: string): Promise<string>;
+  /**
+   * Run `file args` inside the network-less sandbox (`sandbox` adds binds;
+   * the target is always visible read-only and `outDir` writable), with a
+   * minimal environment plus `env`; `prefix` runs outside the sandbox in
+   * front of bwrap (e.g. strace). Throws a `timeout` failure past the deadline.
+   */
+  exec(
+    file: string,
+    args: string[],
+    options?: { env?: NodeJS.ProcessEnv; sandbox?: ISandboxOptions; prefix?: string[]; cwd?: string; isolated?: boolean }
+  ): Promise<IExit>;
+}
+
+/** Build the run context of one scanner run (also used by tests of single adapters). */
+export function runContext(options: IScanOptions, bwrap: string, deadline: number): IRunContext {
+  return {
+    target: options.target,
+    outDir: options.outDir,
+    binDir: options.binDir,
+    deadline,
+    async which(bin) {
+      const file = await findExecutable(bin, options.binDir);
+      if (!file) {
+        throw new ScannerFailure(
+          'missing',
+          `${bin} is not installed${options.binDir ? ` in ${options.binDir}` : ' (not on PATH)'}`
+        );
+      }
+      return file;
+    },
+    async exec(file, args, extra = {}) {
+      const sandbox = extra.sandbox ?? {};
+      const env: NodeJS.ProcessEnv = {
+        PATH: [path.dirname(file), process.env.PATH ?? ''].join(path.delimiter),
+        LANG: process.env.LANG ?? 'C.UTF-8',
+        TMPDIR: '/tmp',
+        ...extra.env,
+        HOME: SANDBOX_HOME
+      };
+      // `isolated`: only the binds the caller names (the target and the output folder stay out of reach).
+      const wrapped = [
+        ...bwrapArgs({
+          ...sandbox,
+          readOnly: [...(extra.isolated ? [] : [options.target]), path.dirname(file), ...(sandbox.readOnly ?? [])],
+          writable: [...(extra.isolated ? [] : [options.outDir]), ...(sandbox.writable ?? [])]
+        }),
+        file,
+        ...args
+      ];
+      const [head, ...rest] = extra.prefix ? [...extra.prefix, bwrap, ...wrapped] : [bwrap, ...wrapped];
+      const exit = await runProcess(head, rest, env, extra.cwd ?? options.target, deadline - Date.now());
+      if (exit.timedOut) {
+        throw new ScannerFailure('timeout', `timed out after ${Math.round(options.timeoutMs / 1000)}s`, exit.code);
+      }
+      return exit;
+    }
+  };
+}
+
+/** The one-command scanners (semgrep, bandit, …): run, check the exit code, read the output. */
+async function runCommandSpec(spec: IScannerSpec, ctx: IRunContext, outputPath: string): Promise<Log> {
+  const file = await ctx.which(spec.bin!);
+  const exit = await ctx.exec(file, spec.args!(ctx.target, outputPath), { env: spec.env, sandbox: { readOnly: spec.readOnly } });
+  if (exit.code === null || !(spec.okExitCodes ?? [0]).includes(exit.code)) {
+    const detail = exit.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 300);
+    throw new ScannerFailure('crashed', `failed (exit ${exit.code ?? 'signal'})${detail ? `: ${detail}` : ''}`, exit.code);
+  }
+  let text: string;
+  try {
+    text = await readFile(outputPath, 'utf8');
+  } catch (error) {
+    throw new ScannerFailure('crashed', `wrote no readable SARIF (${error instanceof Error ? error.message : String(error)})`, exit.code);
+  }
+  try {
+    return spec.toSarif ? spec.toSarif(text) : (JSON.parse(text) as Log);
+  } catch (error) {
+    throw new ScannerFailure('crashed', `wrote no readable SARIF (${error instanceof Error ? error.message : String(error)})`, exit.code);
+  }
 }
 
 export async function runScanner(spec: IScannerSpec, options: IScanOptions): Promise<IScannerRun> {
@@ -97,65 +205,43 @@ export async function runScanner(spec: IScannerSpec, options: IScanOptions): Pro
     durationMs: Date.now() - t0,
     ...partial
   });
-  const file = await findExecutable(spec.bin, options.binDir);
-  if (!file) {
-    return done({
-      status: 'missing',
-      message: `${spec.bin} is not installed${options.binDir ? ` in ${options.binDir}` : ' (not on PATH)'}`,
-      findings: []
-    });
+  const bwrap = await findBwrap();
+  if (!bwrap) {
+    return done({ status: 'missing', message: `${spec.name}: bubblewrap (bwrap) is not installed; scanners run only in its sandbox`, findings: [] });
   }
-  const env: NodeJS.ProcessEnv = {
-    PATH: [path.dirname(file), process.env.PATH ?? ''].join(path.delimiter),
-    HOME: process.env.HOME ?? '/tmp',
-    LANG: process.env.LANG ?? 'C.UTF-8',
-    TMPDIR: process.env.TMPDIR ?? '/tmp',
-    ...spec.env
-  };
-  const exit = await runProcess(file, spec.args(options.target, outputPath), env, options.target, options.timeoutMs);
-  if (exit.timedOut) {
-    return done({
-      status: 'timeout',
-      exitCode: exit.code,
-      message: `${spec.name} timed out after ${Math.round(options.timeoutMs / 1000)}s`,
-      findings: []
-    });
-  }
-  if (exit.code === null || !spec.okExitCodes.includes(exit.code)) {
-    const detail = exit.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 300);
-    return done({
-      status: 'crashed',
-      exitCode: exit.code,
-      message: `${spec.name} failed (exit ${exit.code ?? 'signal'})${detail ? `: ${detail}` : ''}`,
-      findings: []
-    });
-  }
+  const ctx = runContext(options, bwrap, t0 + options.timeoutMs);
   let log: Log;
   try {
-    const text = await readFile(outputPath, 'utf8');
-    log = spec.toSarif ? spec.toSarif(text) : (JSON.parse(text) as Log);
+    log = spec.run ? await spec.run(ctx) : await runCommandSpec(spec, ctx, outputPath);
     if (log.version !== '2.1.0' || !Array.isArray(log.runs)) {
-      throw new Error('not a SARIF 2.1.0 log');
+      throw new ScannerFailure('crashed', 'wrote no readable SARIF (not a SARIF 2.1.0 log)');
     }
-    if (spec.toSarif) {
+    if (spec.run || spec.toSarif) {
       await writeFile(sarifPath, JSON.stringify(log));
     }
   } catch (error) {
+    if (error instanceof ScannerFailure) {
+      return done({
+        status: error.status,
+        exitCode: error.exitCode,
+        message: error.status === 'missing' ? error.message : `${spec.name} ${error.message}`,
+        findings: []
+      });
+    }
     return done({
       status: 'crashed',
-      exitCode: exit.code,
-      message: `${spec.name} wrote no readable SARIF (${error instanceof Error ? error.message : String(error)})`,
+      message: `${spec.name} failed: ${error instanceof Error ? error.message : String(error)}`.slice(0, 400),
       findings: []
     });
   }
+  const findings = findingsFromSarif(spec.name, log, spec.ruleId, spec.category).map(f => ({
+    ...f,
+    path: relativePath(options.target, f.path)
+  }));
   return done({
     status: 'ok',
-    exitCode: exit.code,
     sarifFile: sarifPath,
-    findings: findingsFromSarif(spec.name, log, spec.ruleId).map(f => ({
-      ...f,
-      path: relativePath(options.target, f.path)
-    }))
+    findings: await locate(options.target, findings)
   });
 }
 

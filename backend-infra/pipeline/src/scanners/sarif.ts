@@ -4,7 +4,7 @@
  */
 import type { Log, Result, ReportingDescriptor, Run } from 'sarif';
 import type { Severity } from '../../../../src/common';
-import type { IFinding } from '../types';
+import type { FindingCategory, FindingPhase, IFinding } from '../types';
 
 const LEVEL_SEVERITY: Record<string, Severity> = {
   error: 'high',
@@ -39,8 +39,8 @@ function confidenceOf(result: Result, rule: ReportingDescriptor | undefined): IF
 
 function severityOf(result: Result, rule: ReportingDescriptor | undefined): Severity {
   const props = { ...(rule?.properties ?? {}), ...(result.properties ?? {}) } as Record<string, unknown>;
-  const issue = word(props['issue_severity']);
-  if (issue === 'high' || issue === 'medium' || issue === 'low' || issue === 'critical') {
+  const issue = word(props['issue_severity'] ?? props['repoguard-severity']);
+  if (issue === 'high' || issue === 'medium' || issue === 'low' || issue === 'critical' || issue === 'info') {
     return issue as Severity;
   }
   const score = Number(props['security-severity']);
@@ -51,11 +51,25 @@ function severityOf(result: Result, rule: ReportingDescriptor | undefined): Seve
   return LEVEL_SEVERITY[level] ?? 'medium';
 }
 
-/** Normalize one SARIF log. `ruleIdOf` may shorten tool-specific rule ids. */
+const CATEGORIES = new Set(['sast', 'vulnerability', 'secret', 'malicious', 'dynamic', 'config', 'licence']);
+const PHASES = new Set(['install', 'import', 'call', 'unknown']);
+
+/** Mask anything secret-looking that a scanner's "redacted" snippet might still hold. */
+export function maskSecrets(text: string): string {
+  return text.replace(/[A-Za-z0-9+/_=-]{16,}/g, m => (/REDACTED/.test(m) ? m : `${m.slice(0, 4)}…REDACTED`));
+}
+
+/**
+ * Normalize one SARIF log. `ruleIdOf` may shorten tool-specific rule ids;
+ * `category` is the scanner's (a result's `properties.category` wins).
+ * Adapters may set `properties.repoguard-severity` (critical … info),
+ * `properties.confidence` and `properties.phase` on a result.
+ */
 export function findingsFromSarif(
   scanner: string,
   log: Log,
-  ruleIdOf: (id: string) => string = id => id
+  ruleIdOf: (id: string) => string = id => id,
+  category: FindingCategory = 'sast'
 ): IFinding[] {
   const findings: IFinding[] = [];
   for (const run of log.runs ?? []) {
@@ -73,6 +87,13 @@ export function findingsFromSarif(
         (result.ruleIndex !== undefined ? run.tool?.driver?.rules?.[result.ruleIndex] : undefined);
       const location = result.locations?.[0]?.physicalLocation;
       const severity = severityOf(result, rule);
+      const props = (result.properties ?? {}) as Record<string, unknown>;
+      const ownCategory = CATEGORIES.has(String(props['category'])) ? (props['category'] as FindingCategory) : category;
+      const phase = PHASES.has(String(props['phase'])) ? (props['phase'] as FindingPhase) : undefined;
+      const rawSnippet =
+        typeof props['snippet'] === 'string' ? (props['snippet'] as string) : location?.region?.snippet?.text;
+      const snippet =
+        rawSnippet === undefined ? undefined : ownCategory === 'secret' ? maskSecrets(rawSnippet.trim()) : rawSnippet.trim();
       findings.push({
         scanner,
         ruleId: ruleIdOf(rawId),
@@ -81,7 +102,10 @@ export function findingsFromSarif(
         confidence: confidenceOf(result, rule),
         message: (result.message?.text ?? rule?.shortDescription?.text ?? rawId).slice(0, 500),
         path: decodeURIComponent(location?.artifactLocation?.uri ?? '').replace(/^file:\/\//, ''),
-        line: location?.region?.startLine
+        line: location?.region?.startLine,
+        category: ownCategory,
+        ...(phase ? { phase } : {}),
+        ...(snippet !== undefined ? { snippet: snippet.slice(0, 240) } : {})
       });
     }
   }
@@ -98,5 +122,63 @@ export function mergeSarif(logs: Log[]): Log {
     version: '2.1.0',
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     runs
+  };
+}
+
+/** A one-run SARIF 2.1.0 log of an adapter that builds its own results. */
+export function makeLog(
+  driver: { name: string; informationUri?: string; version?: string },
+  results: Result[],
+  rules: ReportingDescriptor[] = []
+): Log {
+  const ids = new Set(rules.map(r => r.id));
+  const allRules = [...rules];
+  for (const r of results) {
+    if (r.ruleId && !ids.has(r.ruleId)) {
+      ids.add(r.ruleId);
+      allRules.push({ id: r.ruleId });
+    }
+  }
+  return {
+    version: '2.1.0',
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    runs: [{ tool: { driver: { ...driver, rules: allRules } }, results }]
+  };
+}
+
+/** A SARIF result at `uri`:`line` with RepoGuard's normalized properties. */
+export function makeResult(options: {
+  ruleId: string;
+  message: string;
+  uri: string;
+  line?: number;
+  severity: Severity;
+  confidence: 'high' | 'medium' | 'low';
+  category?: FindingCategory;
+  phase?: FindingPhase;
+  snippet?: string;
+  extra?: Record<string, unknown>;
+}): Result {
+  const level: Result.level = options.severity === 'critical' || options.severity === 'high' ? 'error' : options.severity === 'medium' ? 'warning' : options.severity === 'low' ? 'note' : 'none';
+  return {
+    ruleId: options.ruleId,
+    level,
+    message: { text: options.message },
+    locations: [
+      {
+        physicalLocation: {
+          artifactLocation: { uri: options.uri },
+          region: options.line ? { startLine: options.line, ...(options.snippet ? { snippet: { text: options.snippet } } : {}) } : undefined
+        }
+      }
+    ],
+    properties: {
+      'repoguard-severity': options.severity,
+      confidence: options.confidence,
+      ...(options.category ? { category: options.category } : {}),
+      ...(options.phase ? { phase: options.phase } : {}),
+      ...(options.snippet !== undefined ? { snippet: options.snippet } : {}),
+      ...(options.extra ?? {})
+    }
   };
 }

