@@ -48,4 +48,12 @@ for entry in "${GO_TOOLS[@]}"; do
     echo "$module" >"$TOOLS/bin/.$name.pin"
   fi
 done
+# osv-scanner's offline database (.tools/osv-db/osv-scalibr/<Ecosystem>/all.zip,
+# read by the pipeline's osv adapter when OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY
+# is unset): the advisories kept in ../shared/data/osv when present.
+OSV_DATA=${REPOGUARD_OSV_DATA:-$PWD/../shared/data/osv}
+if [ -d "$OSV_DATA" ]; then
+  mkdir -p "$TOOLS/osv-db"
+  ln -sfn "$(cd "$OSV_DATA" && pwd)" "$TOOLS/osv-db/osv-scalibr"
+fi
 echo "scanners: ready in $TOOLS/bin"

@@ -174,7 +174,7 @@ describe('embedded pipeline, end to end with real git and real scanners', () => 
     const dir = path.join(ws.reportsDir, 'r-medium');
     const sarif = JSON.parse(await readFile(path.join(dir, 'report.sarif'), 'utf8'));
     assert.equal(sarif.version, '2.1.0');
-    assert.deepEqual(sarif.runs.map((r: { tool: { driver: { name: string } } }) => r.tool.driver.name).sort(), ['Bandit', 'Semgrep OSS']);
+    assert.deepEqual(sarif.runs.map((r: { tool: { driver: { name: string } } }) => r.tool.driver.name).sort(), ['Bandit', 'Checkov', 'GuardDog', 'RepoGuard dynamic (bubblewrap + strace)', 'RepoGuard licence', 'Semgrep OSS', 'gitleaks', 'osv-scanner']);
     const html = await readFile(path.join(dir, 'report.html'), 'utf8');
     assert.match(html, /B307/);
     assert.match(await readFile(path.join(dir, 'report.md'), 'utf8'), /\*\*refused\*\*/);

@@ -41,7 +41,7 @@ describe('notify over SMTP to a real smtp-server on 127.0.0.1', () => {
   it('delivers the multipart decision mail with the install command to the requester', async () => {
     const bin = await fakeScanners({ semgrep: 'ok', bandit: 'ok' });
     const ws = await makeWorkspace({
-      scannerBinDir: bin,
+      scannerBinDir: bin, scanners: ['semgrep', 'bandit'],
       mail: { transport: 'smtp', from: 'repoguard@example.com', host: '127.0.0.1', port, ignoreTLS: true }
     });
     const repo = await makeRepo(path.join(ws.sourcesDir, 'mailpkg'), cleanPackageFiles('mailpkg'));

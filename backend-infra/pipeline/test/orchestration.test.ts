@@ -31,7 +31,7 @@ const execFileP = promisify(execFile);
 const BIN = path.resolve(__dirname, '..', '..', '..', '..', 'pipeline', 'bin', 'repoguard-pipeline.js');
 
 async function workspaceWithCleanRequest(binDir: string, extra: Record<string, unknown> = {}) {
-  const ws = await makeWorkspace({ scannerBinDir: binDir, ...extra });
+  const ws = await makeWorkspace({ scannerBinDir: binDir, scanners: ['semgrep', 'bandit'], ...extra });
   const repo = await makeRepo(path.join(ws.sourcesDir, 'tidy'), cleanPackageFiles('tidy'));
   await addRequests(ws, [requestRow({ request_id: 'r1', package_name: 'tidy', repo_url: repo.url })]);
   return { ws, repo };
@@ -121,7 +121,7 @@ describe('idempotent reruns', () => {
 describe('legacy request file', () => {
   it('reads the seed format (BOM, archive URLs) and applies the SSRF guard to its hosts', async () => {
     const bin = await fakeScanners({ semgrep: 'ok', bandit: 'ok' });
-    const ws = await makeWorkspace({ scannerBinDir: bin });
+    const ws = await makeWorkspace({ scannerBinDir: bin, scanners: ['semgrep', 'bandit'] });
     const clone = path.join(await tempDir(), 'req');
     gitSync(path.dirname(clone), 'clone', '--quiet', ws.requestRepo, clone);
     await writeFile(
@@ -205,7 +205,7 @@ describe('stage subcommands with a manifest (as CodeBuild runs them)', () => {
 describe('watch', () => {
   it('processes a request pushed while it watches, then stops on abort', async () => {
     const bin = await fakeScanners({ semgrep: 'ok', bandit: 'ok' });
-    const ws = await makeWorkspace({ scannerBinDir: bin });
+    const ws = await makeWorkspace({ scannerBinDir: bin, scanners: ['semgrep', 'bandit'] });
     const repo = await makeRepo(path.join(ws.sourcesDir, 'later'), cleanPackageFiles('later'));
     const controller = new AbortController();
     let runs = 0;
