@@ -336,3 +336,27 @@ describe('decide stage with the request repo waivers file (real git, real scanne
     assert.ok(logged.some(l => /external-package-waivers.csv line 4 ignored: wildcards/.test(l)), logged.join('\n'));
   });
 });
+
+describe('policy: licence expressions and typosquat names', () => {
+  it('judges SPDX expressions: OR is denied only when every choice is, AND when one part is', async () => {
+    const lic = (id: string) => finding({ scanner: 'licence', ruleId: `licence/${id}`, category: 'licence', severity: 'info', path: 'LICENSE' });
+    assert.equal((await decideOf([lic('MIT OR AGPL-3.0-only')])).decision, 'approved');
+    assert.equal((await decideOf([lic('MIT AND AGPL-3.0')])).decision, 'refused');
+    assert.equal((await decideOf([lic('AGPL-3.0-or-later')])).decision, 'refused');
+    assert.equal((await decideOf([lic('none')])).decision, 'approved', 'no licence is low');
+    assert.equal((await decideOf([lic('(MIT OR Apache-2.0)')], { policy: { licence: { allow: ['Apache-2.0'] } } })).decision, 'approved');
+  });
+
+  it('flags names one edit away from a popular package, never the popular names themselves', async () => {
+    const { typosquatOf, nameFindings } = await import('../src/policy/index.js');
+    assert.equal(typosquatOf('reqeusts'), 'requests');
+    assert.equal(typosquatOf('lodsah'), 'lodash');
+    assert.equal(typosquatOf('requestss'), 'requests');
+    for (const name of ['requests', 'Requests', 'python_dateutil', 'charset-normalizer', 'ms', 'six', 'flask', 'pyyaml', 'statlite', 'calc']) {
+      assert.equal(typosquatOf(name), null, name);
+    }
+    const fs = await nameFindings('reqeusts', undefined);
+    assert.equal(fs[0].category, 'malicious');
+    assert.equal((await decideOf(fs)).decision, 'refused');
+  });
+});

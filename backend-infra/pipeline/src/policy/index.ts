@@ -24,6 +24,7 @@ import { ContentHasher, IWaiverRow, IWaiverUse, findWaiver, useOf } from './waiv
 
 export * from './config';
 export * from './waivers';
+export { nameFindings, typosquatOf } from './names';
 
 export type Phase = 'install' | 'import' | 'call' | 'unknown';
 
@@ -99,19 +100,42 @@ function normalSeverity(s: string): Severity | null {
 /** The SPDX id a licence finding names (in its rule id, or `spdx` property). */
 export function spdxOf(f: IPolicyFinding & { spdx?: string }): string {
   if (f.spdx) return f.spdx;
-  const last = f.ruleId.split(/[/:]/).pop() ?? '';
-  return last;
+  const slash = f.ruleId.indexOf('/');
+  return slash >= 0 ? f.ruleId.slice(slash + 1) : f.ruleId;
+}
+
+/** An SPDX id without its `-only` / `-or-later` / `+` suffix, lowercase. */
+function baseId(id: string): string {
+  return id.toLowerCase().replace(/(-only|-or-later|\+)$/, '');
+}
+
+function listed(list: readonly string[], id: string): boolean {
+  return list.some(l => baseId(l) === baseId(id));
+}
+
+/**
+ * Denied / allowed for an SPDX expression: `A OR B` is denied only when every
+ * choice is, allowed when one is; `A AND B` is denied when one part is,
+ * allowed when all are. (Parenthesized mixtures are judged by the words.)
+ */
+function judgeExpression(expr: string, test: (id: string) => boolean, mode: 'deny' | 'allow'): boolean {
+  const ids = expr.replace(/[()]/g, ' ').split(/\s+(?:OR|AND|WITH)\s+|\s+/i).filter(t => t && !/^(or|and|with)$/i.test(t));
+  const isOr = /\sOR\s/i.test(expr) && !/\sAND\s/i.test(expr);
+  const hits = ids.map(test);
+  if (mode === 'deny') return isOr ? hits.every(Boolean) : hits.some(Boolean);
+  return isOr ? hits.some(Boolean) : hits.every(Boolean);
 }
 
 function licenceSeverity(f: IPolicyFinding, policy: IPolicy): { severity: Severity; note: string } | null {
-  const id = spdxOf(f).toLowerCase();
-  if (!id) return null;
-  const match = (list: readonly string[]) => list.some(l => l.toLowerCase() === id);
-  if (match(policy.licence.deny)) return { severity: 'high', note: `licence ${spdxOf(f)} is denied` };
+  const expr = spdxOf(f);
+  if (!expr || /^(none|unknown)$/i.test(expr)) return null;
+  if (judgeExpression(expr, id => listed(policy.licence.deny, id), 'deny')) {
+    return { severity: 'high', note: `licence ${expr} is denied` };
+  }
   if (policy.licence.allow.length > 0) {
-    return match(policy.licence.allow)
-      ? { severity: 'info', note: `licence ${spdxOf(f)} is allowed` }
-      : { severity: 'medium', note: `licence ${spdxOf(f)} is not on the allow list` };
+    return judgeExpression(expr, id => listed(policy.licence.allow, id), 'allow')
+      ? { severity: 'info', note: `licence ${expr} is allowed` }
+      : { severity: 'medium', note: `licence ${expr} is not on the allow list` };
   }
   return null;
 }

@@ -30,6 +30,7 @@ import {
   WAIVERS_FILE,
   categoryOf,
   evaluate,
+  nameFindings,
   parseWaivers,
   resolvePolicy,
   weigh
@@ -103,6 +104,10 @@ export async function decide(ctx: IStageContext, deps: IDecideDeps = {}): Promis
     await ctx.progress.track('decide', item, async () => {
       const sourceDir = item.source ? path.join(ctx.dir, item.source) : undefined;
       const hasher = new ContentHasher(sourceDir);
+      const names = await nameFindings(item.request.package_name, sourceDir);
+      if (names.length > 0 && (item.scanners ?? []).length > 0) {
+        item.scanners = [...item.scanners!.filter(r => r.name !== 'repoguard-names'), { name: 'repoguard-names', status: 'ok', durationMs: 0, findings: names }];
+      }
       const verdict = await evaluate(item, policy, { waivers: file.waivers, now, hasher });
       item.scanners = verdict.runs;
       await addSnippets(item.scanners.flatMap(r => r.findings) as IPolicyFinding[], sourceDir);
