@@ -33,7 +33,11 @@ export interface ISandboxOptions {
 
 /** The bwrap executable, or null when bubblewrap is not installed. */
 export async function findBwrap(): Promise<string | null> {
-  const dirs = ['/usr/bin', '/usr/local/bin', ...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean)];
+  const dirs = [
+    '/usr/bin',
+    '/usr/local/bin',
+    ...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean)
+  ];
   for (const dir of dirs) {
     const file = path.join(dir, 'bwrap');
     try {
@@ -59,13 +63,20 @@ export function bwrapArgs(options: ISandboxOptions = {}): string[] {
   }
   args.push(
     '--die-with-parent',
-    '--ro-bind', '/', '/',
-    '--dev', '/dev',
-    '--proc', '/proc',
-    '--tmpfs', '/tmp',
-    '--dir', SANDBOX_HOME
+    '--ro-bind',
+    '/',
+    '/',
+    '--dev',
+    '/dev',
+    '--proc',
+    '/proc',
+    '--tmpfs',
+    '/tmp',
+    '--dir',
+    SANDBOX_HOME
   );
-  const unique = (list: string[] = []) => [...new Set(list.map(p => path.resolve(p)))].sort(byDepth);
+  const unique = (list: string[] = []) =>
+    [...new Set(list.map(p => path.resolve(p)))].sort(byDepth);
   for (const dir of unique(options.readOnly)) {
     args.push('--ro-bind', dir, dir);
   }

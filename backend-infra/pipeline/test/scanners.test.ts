@@ -22,7 +22,20 @@ import { tempDir, useVenvScanners } from './helpers';
 
 useVenvScanners();
 
-const SHARED_OSV = path.resolve(__dirname, '..', '..', '..', '..', '..', '..', 'shared', 'data', 'osv', 'PyPI', 'all.zip');
+const SHARED_OSV = path.resolve(
+  __dirname,
+  '..',
+  '..',
+  '..',
+  '..',
+  '..',
+  '..',
+  'shared',
+  'data',
+  'osv',
+  'PyPI',
+  'all.zip'
+);
 
 async function tree(files: Record<string, string>): Promise<string> {
   const dir = path.join(await tempDir('rg-scan-'), 'src');
@@ -47,14 +60,25 @@ async function scan(spec: IScannerSpec, files: Record<string, string>): Promise<
 }
 
 const CLEAN_PY = {
-  'setup.py': 'from setuptools import setup\n\nsetup(name="tidy", version="1.0", py_modules=["tidy"])\n',
-  'tidy.py': '"""Tidy helpers."""\n\n\ndef strip_all(values):\n    return [v.strip() for v in values]\n'
+  'setup.py':
+    'from setuptools import setup\n\nsetup(name="tidy", version="1.0", py_modules=["tidy"])\n',
+  'tidy.py':
+    '"""Tidy helpers."""\n\n\ndef strip_all(values):\n    return [v.strip() for v in values]\n'
 };
 
 describe('scanner adapters (real tools, no network)', () => {
   it('registers every adapter, each with a category', () => {
     const known = knownScanners();
-    for (const name of ['semgrep', 'bandit', 'osv', 'gitleaks', 'guarddog', 'dynamic', 'checkov', 'licence']) {
+    for (const name of [
+      'semgrep',
+      'bandit',
+      'osv',
+      'gitleaks',
+      'guarddog',
+      'dynamic',
+      'checkov',
+      'licence'
+    ]) {
       assert.ok(known.get(name)?.category, name);
     }
   });
@@ -134,11 +158,23 @@ describe('scanner adapters (real tools, no network)', () => {
         ''
       ].join('\n')
     });
-    const threats = run.findings.filter(f => f.ruleId.startsWith('threat-') && f.severity === 'high');
-    assert.ok(threats.some(f => /base64/.test(f.ruleId)), JSON.stringify(run.findings.map(f => f.ruleId)));
-    assert.ok(threats.every(f => f.category === 'malicious' && f.phase === 'install' && f.path === 'setup.py'));
+    const threats = run.findings.filter(
+      f => f.ruleId.startsWith('threat-') && f.severity === 'high'
+    );
+    assert.ok(
+      threats.some(f => /base64/.test(f.ruleId)),
+      JSON.stringify(run.findings.map(f => f.ruleId))
+    );
+    assert.ok(
+      threats.every(
+        f => f.category === 'malicious' && f.phase === 'install' && f.path === 'setup.py'
+      )
+    );
     const clean = await scan(guarddog(), CLEAN_PY);
-    assert.deepEqual(clean.findings.filter(f => f.severity !== 'low'), []);
+    assert.deepEqual(
+      clean.findings.filter(f => f.severity !== 'low'),
+      []
+    );
   });
 
   it('dynamic catches connect, shell, credential read and ~/.bashrc write at install; a clean package gives nothing', async () => {
@@ -159,11 +195,26 @@ describe('scanner adapters (real tools, no network)', () => {
       ].join('\n')
     });
     const rules = new Set(run.findings.map(f => f.ruleId));
-    for (const rule of ['dynamic/network', 'dynamic/shell', 'dynamic/credential-read', 'dynamic/persistence']) {
-      assert.ok(rules.has(rule), `${rule} in ${JSON.stringify(run.findings.map(f => [f.ruleId, f.snippet]))}`);
+    for (const rule of [
+      'dynamic/network',
+      'dynamic/shell',
+      'dynamic/credential-read',
+      'dynamic/persistence'
+    ]) {
+      assert.ok(
+        rules.has(rule),
+        `${rule} in ${JSON.stringify(run.findings.map(f => [f.ruleId, f.snippet]))}`
+      );
     }
-    assert.ok(run.findings.every(f => f.category === 'dynamic' && f.phase === 'install' && f.path === 'setup.py'));
-    assert.match(run.findings.find(f => f.ruleId === 'dynamic/network')!.snippet ?? '', /127\.0\.0\.1:9/);
+    assert.ok(
+      run.findings.every(
+        f => f.category === 'dynamic' && f.phase === 'install' && f.path === 'setup.py'
+      )
+    );
+    assert.match(
+      run.findings.find(f => f.ruleId === 'dynamic/network')!.snippet ?? '',
+      /127\.0\.0\.1:9/
+    );
     const clean = await scan(dynamic(), CLEAN_PY);
     assert.deepEqual(clean.findings, []);
   });
@@ -182,42 +233,69 @@ describe('scanner adapters (real tools, no network)', () => {
     const events = parseTrace(trace, /(^|\/)node$/, ['node install.js']);
     assert.deepEqual(
       events.map(e => e.rule),
-      ['dynamic/lifecycle-script', 'dynamic/downloader', 'dynamic/network', 'dynamic/credential-read']
+      [
+        'dynamic/lifecycle-script',
+        'dynamic/downloader',
+        'dynamic/network',
+        'dynamic/credential-read'
+      ]
     );
   });
 
   it('checkov flags a Dockerfile running as root that ADDs a URL; not a clean one', async () => {
     const run = await scan(checkov(), {
-      Dockerfile: 'FROM python:3.12-slim\nADD http://example.invalid/tool.tar.gz /opt/\nRUN pip install flask\n'
+      Dockerfile:
+        'FROM python:3.12-slim\nADD http://example.invalid/tool.tar.gz /opt/\nRUN pip install flask\n'
     });
     const add = run.findings.find(f => f.ruleId === 'CKV_DOCKER_4');
     assert.equal(add?.severity, 'high');
     assert.equal(add?.path, 'Dockerfile');
     assert.equal(add?.line, 2);
     assert.equal(add?.category, 'config');
-    assert.ok(run.findings.some(f => f.ruleId === 'CKV_DOCKER_3'), 'no USER: runs as root');
+    assert.ok(
+      run.findings.some(f => f.ruleId === 'CKV_DOCKER_3'),
+      'no USER: runs as root'
+    );
     const clean = await scan(checkov(), {
       Dockerfile:
         'FROM python:3.12-slim@sha256:0000000000000000000000000000000000000000000000000000000000000000\n' +
         'COPY app.py /app/app.py\nUSER 10001\nHEALTHCHECK CMD ["python", "-c", "print(1)"]\nCMD ["python", "/app/app.py"]\n'
     });
-    assert.deepEqual(clean.findings.map(f => f.ruleId), []);
+    assert.deepEqual(
+      clean.findings.map(f => f.ruleId),
+      []
+    );
   });
 
   it('licence: MIT and Apache-2.0 from text, declared metadata, and none', async () => {
     const mit =
       'MIT License\n\nCopyright (c) 2024 Someone\n\nPermission is hereby granted, free of charge, to any person obtaining a copy\n' +
       'of this software ... The above copyright notice and this permission notice shall be included in all\ncopies or substantial portions of the Software.\n';
-    const apache = '                                 Apache License\n                           Version 2.0, January 2004\n                        http://www.apache.org/licenses/\n';
+    const apache =
+      '                                 Apache License\n                           Version 2.0, January 2004\n                        http://www.apache.org/licenses/\n';
     assert.equal(licenceFromText(mit), 'MIT');
     assert.equal(licenceFromText(apache), 'Apache-2.0');
     const a = await scan(licence(), { LICENSE: mit, ...CLEAN_PY });
-    assert.deepEqual(a.findings.map(f => [f.ruleId, f.severity, f.category]), [['licence/MIT', 'info', 'licence']]);
+    assert.deepEqual(
+      a.findings.map(f => [f.ruleId, f.severity, f.category]),
+      [['licence/MIT', 'info', 'licence']]
+    );
     const b = await scan(licence(), { 'LICENSE.txt': apache });
-    assert.deepEqual(b.findings.map(f => f.ruleId), ['licence/Apache-2.0']);
-    const c = await scan(licence(), { 'package.json': '{"name": "x", "version": "1.0.0", "license": "Apache 2.0"}\n' });
-    assert.deepEqual(c.findings.map(f => [f.ruleId, f.path]), [['licence/Apache-2.0', 'package.json']]);
+    assert.deepEqual(
+      b.findings.map(f => f.ruleId),
+      ['licence/Apache-2.0']
+    );
+    const c = await scan(licence(), {
+      'package.json': '{"name": "x", "version": "1.0.0", "license": "Apache 2.0"}\n'
+    });
+    assert.deepEqual(
+      c.findings.map(f => [f.ruleId, f.path]),
+      [['licence/Apache-2.0', 'package.json']]
+    );
     const none = await scan(licence(), CLEAN_PY);
-    assert.deepEqual(none.findings.map(f => [f.ruleId, f.severity]), [['licence/none', 'low']]);
+    assert.deepEqual(
+      none.findings.map(f => [f.ruleId, f.severity]),
+      [['licence/none', 'low']]
+    );
   });
 });

@@ -19,10 +19,19 @@ import type { IScannerSpec } from './registry';
 import { ScannerFailure } from './run';
 import type { IRunContext } from './run';
 
-const LOW = new Set(['CKV_DOCKER_2', 'CKV_DOCKER_5', 'CKV_DOCKER_7', 'CKV_DOCKER_9', 'CKV2_DOCKER_1', 'CKV_K8S_43', 'CKV_K8S_14']);
+const LOW = new Set([
+  'CKV_DOCKER_2',
+  'CKV_DOCKER_5',
+  'CKV_DOCKER_7',
+  'CKV_DOCKER_9',
+  'CKV2_DOCKER_1',
+  'CKV_K8S_43',
+  'CKV_K8S_14'
+]);
 
 export function checkovSeverity(ruleId: string, snippet: string): Severity {
-  if (ruleId === 'CKV_DOCKER_4' && /\bADD\s+(--\S+\s+)*(https?|ftp):\/\//i.test(snippet)) return 'high';
+  if (ruleId === 'CKV_DOCKER_4' && /\bADD\s+(--\S+\s+)*(https?|ftp):\/\//i.test(snippet))
+    return 'high';
   if (LOW.has(ruleId)) return 'low';
   return 'medium';
 }
@@ -37,10 +46,14 @@ export function checkov(): IScannerSpec {
       const exit = await ctx.exec(
         file,
         [
-          '-d', ctx.target,
-          '--framework', 'dockerfile,kubernetes,terraform,cloudformation,github_actions',
-          '-o', 'sarif',
-          '--output-file-path', outDir,
+          '-d',
+          ctx.target,
+          '--framework',
+          'dockerfile,kubernetes,terraform,cloudformation,github_actions',
+          '-o',
+          'sarif',
+          '--output-file-path',
+          outDir,
           '--soft-fail',
           '--skip-download',
           '--quiet',
@@ -49,14 +62,21 @@ export function checkov(): IScannerSpec {
         { env: { BC_SKIP_MAPPING: 'TRUE', CHECKOV_NO_OUTPUT_CONSOLE: 'true', LOG_LEVEL: 'ERROR' } }
       );
       if (exit.code !== 0) {
-        throw new ScannerFailure('crashed', `failed (exit ${exit.code ?? 'signal'}): ${exit.stderr.trim().slice(-300)}`, exit.code);
+        throw new ScannerFailure(
+          'crashed',
+          `failed (exit ${exit.code ?? 'signal'}): ${exit.stderr.trim().slice(-300)}`,
+          exit.code
+        );
       }
       let log: Log;
       try {
         log = JSON.parse(await readFile(path.join(outDir, 'results_sarif.sarif'), 'utf8')) as Log;
       } catch {
         // checkov writes no file when no framework found anything to check.
-        return { version: '2.1.0', runs: [{ tool: { driver: { name: 'Checkov', rules: [] } }, results: [] }] };
+        return {
+          version: '2.1.0',
+          runs: [{ tool: { driver: { name: 'Checkov', rules: [] } }, results: [] }]
+        };
       }
       for (const run of log.runs ?? []) {
         for (const result of run.results ?? []) {

@@ -54,9 +54,27 @@ const run = promisify(execFile);
 const PKG = '/tmp/pkg';
 const OUT = '/tmp/out';
 const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'csh', 'tcsh', 'fish', 'busybox']);
-const DOWNLOADERS = new Set(['curl', 'wget', 'nc', 'ncat', 'netcat', 'socat', 'telnet', 'ftp', 'tftp', 'scp', 'sftp', 'ssh', 'rsync', 'aria2c', 'powershell', 'pwsh']);
+const DOWNLOADERS = new Set([
+  'curl',
+  'wget',
+  'nc',
+  'ncat',
+  'netcat',
+  'socat',
+  'telnet',
+  'ftp',
+  'tftp',
+  'scp',
+  'sftp',
+  'ssh',
+  'rsync',
+  'aria2c',
+  'powershell',
+  'pwsh'
+]);
 const INTERPRETERS = /^(python[\d.]*|node|nodejs|perl|ruby|php)$/;
-const FETCHING_CODE = /urllib|requests\.|http\.client|socket|fetch\(|https?:\/\/|\bhttp\.get|\bnet\.connect|LWP|Net::|open-uri/;
+const FETCHING_CODE =
+  /urllib|requests\.|http\.client|socket|fetch\(|https?:\/\/|\bhttp\.get|\bnet\.connect|LWP|Net::|open-uri/;
 const CREDENTIALS = [
   /^~\/\.aws(\/|$)/,
   /^~\/\.ssh(\/|$)/,
@@ -81,7 +99,8 @@ const PERSISTENCE = [
 
 /** Fake credentials planted in the throw-away home (bait: no real key shape). */
 const BAIT: Record<string, string> = {
-  '.aws/credentials': '[default]\naws_access_key_id = REPOGUARD-CANARY-ID\naws_secret_access_key = repoguard-canary-secret\n',
+  '.aws/credentials':
+    '[default]\naws_access_key_id = REPOGUARD-CANARY-ID\naws_secret_access_key = repoguard-canary-secret\n',
   '.aws/config': '[default]\nregion = us-east-1\n',
   '.ssh/id_rsa': '-----BEGIN REPOGUARD CANARY-----\nnot a key\n-----END REPOGUARD CANARY-----\n',
   '.netrc': 'machine example.invalid login canary password repoguard-canary\n',
@@ -103,7 +122,9 @@ let pythonCache: string | null = null;
 async function python(): Promise<string> {
   if (process.env.REPOGUARD_DYNAMIC_PYTHON) return process.env.REPOGUARD_DYNAMIC_PYTHON;
   if (!pythonCache) {
-    const { stdout } = await run('python3', ['-c', 'import sys; print(sys.executable)'], { timeout: 20_000 });
+    const { stdout } = await run('python3', ['-c', 'import sys; print(sys.executable)'], {
+      timeout: 20_000
+    });
     pythonCache = stdout.trim();
   }
   return pythonCache;
@@ -111,7 +132,11 @@ async function python(): Promise<string> {
 
 /** A path as the report shows it: the sandbox's home as `~`. */
 function shown(p: string): string {
-  return p === SANDBOX_HOME ? '~' : p.startsWith(`${SANDBOX_HOME}/`) ? `~${p.slice(SANDBOX_HOME.length)}` : p;
+  return p === SANDBOX_HOME
+    ? '~'
+    : p.startsWith(`${SANDBOX_HOME}/`)
+      ? `~${p.slice(SANDBOX_HOME.length)}`
+      : p;
 }
 
 /** Undo strace's C-string escaping of a quoted argument. */
@@ -129,7 +154,11 @@ function unquote(s: string): string {
  * from the read/write rules); `lifecycle` are the package.json scripts npm is
  * expected to run.
  */
-export function parseTrace(trace: string, managerArgv0: RegExp, lifecycle: string[] = []): IEvent[] {
+export function parseTrace(
+  trace: string,
+  managerArgv0: RegExp,
+  lifecycle: string[] = []
+): IEvent[] {
   const events: IEvent[] = [];
   const owner = new Map<string, string>();
   let manager: string | null = null;
@@ -163,14 +192,37 @@ export function parseTrace(trace: string, managerArgv0: RegExp, lifecycle: strin
       if (SHELLS.has(name)) {
         const script = argv[argv.indexOf('-c') + 1];
         if (argv.includes('-c') && lifecycle.includes(script ?? '')) {
-          events.push({ rule: 'dynamic/lifecycle-script', severity: 'low', message: `npm ran a lifecycle script: ${script.slice(0, 120)}`, snippet: cmd });
+          events.push({
+            rule: 'dynamic/lifecycle-script',
+            severity: 'low',
+            message: `npm ran a lifecycle script: ${script.slice(0, 120)}`,
+            snippet: cmd
+          });
         } else {
-          events.push({ rule: 'dynamic/shell', severity: 'medium', message: `install spawned a shell (${name})`, snippet: cmd });
+          events.push({
+            rule: 'dynamic/shell',
+            severity: 'medium',
+            message: `install spawned a shell (${name})`,
+            snippet: cmd
+          });
         }
       } else if (DOWNLOADERS.has(name)) {
-        events.push({ rule: 'dynamic/downloader', severity: 'high', message: `install ran a downloader / remote tool (${name})`, snippet: cmd });
-      } else if (INTERPRETERS.test(name) && argv.some((a, i) => (a === '-c' || a === '-e') && FETCHING_CODE.test(argv[i + 1] ?? ''))) {
-        events.push({ rule: 'dynamic/downloader', severity: 'high', message: `install ran inline ${name} code that fetches`, snippet: cmd });
+        events.push({
+          rule: 'dynamic/downloader',
+          severity: 'high',
+          message: `install ran a downloader / remote tool (${name})`,
+          snippet: cmd
+        });
+      } else if (
+        INTERPRETERS.test(name) &&
+        argv.some((a, i) => (a === '-c' || a === '-e') && FETCHING_CODE.test(argv[i + 1] ?? ''))
+      ) {
+        events.push({
+          rule: 'dynamic/downloader',
+          severity: 'high',
+          message: `install ran inline ${name} code that fetches`,
+          snippet: cmd
+        });
       }
       continue;
     }
@@ -196,22 +248,37 @@ export function parseTrace(trace: string, managerArgv0: RegExp, lifecycle: strin
       // Relative paths are taken from the install's working folder (a chdir is not followed).
       const opened = unquote(f[1]);
       const file = shown(opened.startsWith('/') ? opened : path.posix.join(PKG, opened));
-      const flags = call === 'creat' ? 'O_CREAT|O_WRONLY' : f[2] ?? '';
+      const flags = call === 'creat' ? 'O_CREAT|O_WRONLY' : (f[2] ?? '');
       if (owner.get(pid) === manager) continue;
       const write = /O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|O_APPEND/.test(flags);
       if (!write) {
         const base = path.basename(file);
         const dotenv = (base === '.env' || base.startsWith('.env.')) && !file.startsWith(`${PKG}/`);
         if (CREDENTIALS.some(r => r.test(file)) || dotenv) {
-          events.push({ rule: 'dynamic/credential-read', severity: 'high', message: `install read a credential file ${file}`, snippet: `open ${file} ${flags}` });
+          events.push({
+            rule: 'dynamic/credential-read',
+            severity: 'high',
+            message: `install read a credential file ${file}`,
+            snippet: `open ${file} ${flags}`
+          });
         }
         continue;
       }
       if (PERSISTENCE.some(r => r.test(file))) {
-        events.push({ rule: 'dynamic/persistence', severity: 'high', message: `install wrote a start-up / persistence file ${file}`, snippet: `open ${file} ${flags}` });
+        events.push({
+          rule: 'dynamic/persistence',
+          severity: 'high',
+          message: `install wrote a start-up / persistence file ${file}`,
+          snippet: `open ${file} ${flags}`
+        });
       } else if (file.startsWith('~') || !/^\/(tmp|dev|proc\/self)(\/|$)/.test(file)) {
         if (/\/__pycache__\/|\.pyc$/.test(file)) continue;
-        events.push({ rule: 'dynamic/write-outside', severity: 'medium', message: `install wrote outside its target: ${file}`, snippet: `open ${file} ${flags}${failed ? ' (refused)' : ''}` });
+        events.push({
+          rule: 'dynamic/write-outside',
+          severity: 'medium',
+          message: `install wrote outside its target: ${file}`,
+          snippet: `open ${file} ${flags}${failed ? ' (refused)' : ''}`
+        });
       }
     }
   }
@@ -234,7 +301,9 @@ export function dynamic(): IScannerSpec {
     name: 'dynamic',
     category: 'dynamic',
     async run(ctx: IRunContext): Promise<Log> {
-      const isPython = existsSync(path.join(ctx.target, 'setup.py')) || existsSync(path.join(ctx.target, 'pyproject.toml'));
+      const isPython =
+        existsSync(path.join(ctx.target, 'setup.py')) ||
+        existsSync(path.join(ctx.target, 'pyproject.toml'));
       const isNpm = existsSync(path.join(ctx.target, 'package.json'));
       const results: Result[] = [];
       if (!isPython && !isNpm) {
@@ -246,7 +315,10 @@ export function dynamic(): IScannerSpec {
       });
       const scratch = await mkdtemp(path.join(tmpdir(), 'rg-dynamic-'));
       try {
-        const kinds: ('python' | 'npm')[] = [...(isPython ? (['python'] as const) : []), ...(isNpm ? (['npm'] as const) : [])];
+        const kinds: ('python' | 'npm')[] = [
+          ...(isPython ? (['python'] as const) : []),
+          ...(isNpm ? (['npm'] as const) : [])
+        ];
         for (const kind of kinds) {
           const work = path.join(scratch, kind);
           const pkg = path.join(work, 'pkg');
@@ -263,27 +335,72 @@ export function dynamic(): IScannerSpec {
           let entry: string;
           if (kind === 'python') {
             file = await python();
-            args = ['-m', 'pip', 'install', '--no-build-isolation', '--no-deps', '--no-index', '--no-cache-dir', '--disable-pip-version-check', '--target', OUT, PKG];
+            args = [
+              '-m',
+              'pip',
+              'install',
+              '--no-build-isolation',
+              '--no-deps',
+              '--no-index',
+              '--no-cache-dir',
+              '--disable-pip-version-check',
+              '--target',
+              OUT,
+              PKG
+            ];
             manager = new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
             entry = existsSync(path.join(ctx.target, 'setup.py')) ? 'setup.py' : 'pyproject.toml';
           } else {
-            file = (await run('sh', ['-c', 'command -v npm'], { timeout: 10_000 }).catch(() => ({ stdout: '' }))).stdout.trim();
+            file = (
+              await run('sh', ['-c', 'command -v npm'], { timeout: 10_000 }).catch(() => ({
+                stdout: ''
+              }))
+            ).stdout.trim();
             if (!file) throw new ScannerFailure('missing', 'dynamic: npm is not installed');
-            const json = JSON.parse(await readFile(path.join(pkg, 'package.json'), 'utf8')) as Record<string, unknown>;
-            for (const key of ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies', 'bundleDependencies', 'bundledDependencies']) {
+            const json = JSON.parse(
+              await readFile(path.join(pkg, 'package.json'), 'utf8')
+            ) as Record<string, unknown>;
+            for (const key of [
+              'dependencies',
+              'devDependencies',
+              'optionalDependencies',
+              'peerDependencies',
+              'bundleDependencies',
+              'bundledDependencies'
+            ]) {
               delete json[key];
             }
             const scripts = (json.scripts ?? {}) as Record<string, unknown>;
-            lifecycle = LIFECYCLE_SCRIPTS.map(s => scripts[s]).filter((s): s is string => typeof s === 'string');
+            lifecycle = LIFECYCLE_SCRIPTS.map(s => scripts[s]).filter(
+              (s): s is string => typeof s === 'string'
+            );
             await writeFile(path.join(pkg, 'package.json'), JSON.stringify(json, null, 2));
-            args = ['install', '--offline', '--ignore-scripts=false', '--no-audit', '--no-fund', '--no-package-lock', '--foreground-scripts'];
+            args = [
+              'install',
+              '--offline',
+              '--ignore-scripts=false',
+              '--no-audit',
+              '--no-fund',
+              '--no-package-lock',
+              '--foreground-scripts'
+            ];
             manager = /(^|\/)(node|nodejs|npm|npm-cli\.js)$/;
             entry = 'package.json';
           }
           const node = process.execPath;
           const exit = await ctx.exec(file, args, {
             isolated: true,
-            prefix: [strace, '-f', '-qq', '-s', '256', '-o', trace, '-e', 'trace=execve,clone,clone3,fork,vfork,connect,sendto,sendmsg,openat,open,creat'],
+            prefix: [
+              strace,
+              '-f',
+              '-qq',
+              '-s',
+              '256',
+              '-o',
+              trace,
+              '-e',
+              'trace=execve,clone,clone3,fork,vfork,connect,sendto,sendmsg,openat,open,creat'
+            ],
             cwd: work,
             sandbox: {
               readOnly: [path.dirname(node)],
@@ -295,7 +412,13 @@ export function dynamic(): IScannerSpec {
               clearEnv: true,
               chdir: PKG,
               env: {
-                PATH: [path.dirname(file), path.dirname(node), '/usr/local/bin', '/usr/bin', '/bin'].join(':'),
+                PATH: [
+                  path.dirname(file),
+                  path.dirname(node),
+                  '/usr/local/bin',
+                  '/usr/bin',
+                  '/bin'
+                ].join(':'),
                 HOME: SANDBOX_HOME,
                 TMPDIR: '/tmp',
                 LANG: 'C.UTF-8',

@@ -27,17 +27,26 @@ export function gitleaks(): IScannerSpec {
       const file = await ctx.which('gitleaks');
       const out = path.join(ctx.outDir, 'gitleaks.raw.sarif');
       const exit = await ctx.exec(file, [
-        'dir', ctx.target,
-        '--report-format', 'sarif',
-        '--report-path', out,
+        'dir',
+        ctx.target,
+        '--report-format',
+        'sarif',
+        '--report-path',
+        out,
         '--redact',
         '--no-banner',
         '--no-color',
-        '--log-level', 'error',
-        '--exit-code', '3'
+        '--log-level',
+        'error',
+        '--exit-code',
+        '3'
       ]);
       if (exit.code !== 0 && exit.code !== 3) {
-        throw new ScannerFailure('crashed', `failed (exit ${exit.code ?? 'signal'}): ${exit.stderr.trim().slice(-300)}`, exit.code);
+        throw new ScannerFailure(
+          'crashed',
+          `failed (exit ${exit.code ?? 'signal'}): ${exit.stderr.trim().slice(-300)}`,
+          exit.code
+        );
       }
       const log = JSON.parse(await readFile(out, 'utf8')) as Log;
       for (const run of log.runs ?? []) {

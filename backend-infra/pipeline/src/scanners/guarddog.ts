@@ -48,7 +48,8 @@ export async function guarddogEcosystems(target: string): Promise<('pypi' | 'npm
     }
     for (const e of entries) {
       if (e.isDirectory()) {
-        if (e.name !== '.git' && e.name !== 'node_modules') await walk(path.join(dir, e.name), depth + 1);
+        if (e.name !== '.git' && e.name !== 'node_modules')
+          await walk(path.join(dir, e.name), depth + 1);
       } else if (e.name === 'package.json') {
         found.add('npm');
       } else if (/\.py$/.test(e.name) || e.name === 'pyproject.toml' || e.name === 'setup.cfg') {
@@ -66,10 +67,14 @@ export function guarddogToResults(report: IGuardDogJson, ecosystem: string): Res
   const results: Result[] = [];
   const risks = report.risks ?? [];
   for (const [rule, hits] of Object.entries(report.results ?? {})) {
-    const list: IGuardDogHit[] = Array.isArray(hits) ? hits : typeof hits === 'string' && hits ? [{ message: hits }] : [];
+    const list: IGuardDogHit[] = Array.isArray(hits)
+      ? hits
+      : typeof hits === 'string' && hits
+        ? [{ message: hits }]
+        : [];
     for (const hit of list) {
       const m = /^(.*):(\d+)$/.exec(hit.location ?? '');
-      const uri = m ? m[1] : hit.location ?? '';
+      const uri = m ? m[1] : (hit.location ?? '');
       const line = m ? Number(m[2]) : undefined;
       let severity: Severity = 'medium';
       let confidence: 'high' | 'medium' | 'low' = 'medium';
@@ -128,7 +133,10 @@ export function guarddog(): IScannerSpec {
         }
         results.push(...guarddogToResults(report, ecosystem));
       }
-      return makeLog({ name: 'GuardDog', informationUri: 'https://github.com/DataDog/guarddog' }, results);
+      return makeLog(
+        { name: 'GuardDog', informationUri: 'https://github.com/DataDog/guarddog' },
+        results
+      );
     }
   };
 }

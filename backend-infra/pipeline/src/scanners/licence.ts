@@ -36,16 +36,45 @@ const TEXTS: [string, string[], string[]?][] = [
   ['Unlicense', ['this is free and unencumbered software released into the public domain']],
   ['CC0-1.0', ['cc0 1.0 universal']],
   ['PSF-2.0', ['python software foundation license version 2']],
-  ['ISC', ['permission to use, copy, modify, and/or distribute this software for any purpose with or without fee']],
-  ['0BSD', ['permission to use, copy, modify, and/or distribute this software for any purpose with or without fee'], ['copyright notice and this permission notice appear in all copies']],
-  ['MIT-0', ['permission is hereby granted, free of charge'], ['the above copyright notice and this permission notice shall be included']],
-  ['MIT', ['permission is hereby granted, free of charge', 'the above copyright notice and this permission notice shall be included']],
+  [
+    'ISC',
+    [
+      'permission to use, copy, modify, and/or distribute this software for any purpose with or without fee'
+    ]
+  ],
+  [
+    '0BSD',
+    [
+      'permission to use, copy, modify, and/or distribute this software for any purpose with or without fee'
+    ],
+    ['copyright notice and this permission notice appear in all copies']
+  ],
+  [
+    'MIT-0',
+    ['permission is hereby granted, free of charge'],
+    ['the above copyright notice and this permission notice shall be included']
+  ],
+  [
+    'MIT',
+    [
+      'permission is hereby granted, free of charge',
+      'the above copyright notice and this permission notice shall be included'
+    ]
+  ],
   ['BSD-3-Clause', ['redistribution and use in source and binary forms', 'neither the name']],
-  ['BSD-2-Clause', ['redistribution and use in source and binary forms', 'redistributions in binary form must reproduce'], ['neither the name']],
+  [
+    'BSD-2-Clause',
+    [
+      'redistribution and use in source and binary forms',
+      'redistributions in binary form must reproduce'
+    ],
+    ['neither the name']
+  ],
   ['Zlib', ["this software is provided 'as-is'", 'altered source versions must be plainly marked']]
 ];
 
-const LICENCE_FILE = /^(licen[cs]e|copying|unlicense)(\.(md|txt|rst))?$|^(licen[cs]e|copying)[-_.][\w.-]*$/i;
+const LICENCE_FILE =
+  /^(licen[cs]e|copying|unlicense)(\.(md|txt|rst))?$|^(licen[cs]e|copying)[-_.][\w.-]*$/i;
 
 const norm = (text: string) => text.toLowerCase().replace(/\s+/g, ' ');
 
@@ -110,9 +139,13 @@ async function declared(target: string): Promise<[string, number | undefined, st
   if (pkg) {
     try {
       const json = JSON.parse(pkg) as { license?: unknown; licenses?: { type?: string }[] };
-      const value = typeof json.license === 'string' ? json.license : (json.license as { type?: string } | undefined)?.type;
+      const value =
+        typeof json.license === 'string'
+          ? json.license
+          : (json.license as { type?: string } | undefined)?.type;
       const values = value ? [value] : (json.licenses ?? []).map(l => l.type ?? '').filter(Boolean);
-      for (const v of values) out.push(['package.json', lineOf(pkg, Math.max(0, pkg.indexOf('"licen'))), v]);
+      for (const v of values)
+        out.push(['package.json', lineOf(pkg, Math.max(0, pkg.indexOf('"licen'))), v]);
     } catch {
       // not JSON
     }
@@ -124,7 +157,11 @@ async function declared(target: string): Promise<[string, number | undefined, st
     const m = expr ?? table;
     if (m) out.push(['pyproject.toml', lineOf(pyproject, m.index), m[1]]);
     for (const c of pyproject.matchAll(/License :: (?:OSI Approved :: )?([^"'\n]+)/g)) {
-      out.push(['pyproject.toml', lineOf(pyproject, c.index ?? 0), CLASSIFIER[c[1].trim()] ?? c[1].trim()]);
+      out.push([
+        'pyproject.toml',
+        lineOf(pyproject, c.index ?? 0),
+        CLASSIFIER[c[1].trim()] ?? c[1].trim()
+      ]);
     }
   }
   const setupCfg = await text(path.join(target, 'setup.cfg'));

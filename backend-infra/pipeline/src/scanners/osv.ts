@@ -114,7 +114,11 @@ export function osv(): IScannerSpec {
       }
       if (exit.code !== 0 && exit.code !== 1) {
         const detail = exit.stderr.trim().split('\n').slice(-2).join(' ').slice(0, 300);
-        throw new ScannerFailure('crashed', `failed (exit ${exit.code ?? 'signal'}): ${detail}`, exit.code);
+        throw new ScannerFailure(
+          'crashed',
+          `failed (exit ${exit.code ?? 'signal'}): ${detail}`,
+          exit.code
+        );
       }
       const report = JSON.parse(await readFile(out, 'utf8')) as IOsvJson;
       const results: Result[] = [];
@@ -130,13 +134,16 @@ export function osv(): IScannerSpec {
               ...new Set(
                 vulns.flatMap(v =>
                   (v.affected ?? []).flatMap(a =>
-                    (a.ranges ?? []).filter(r => r.type === 'ECOSYSTEM').flatMap(r => (r.events ?? []).map(e => e.fixed).filter(Boolean))
+                    (a.ranges ?? [])
+                      .filter(r => r.type === 'ECOSYSTEM')
+                      .flatMap(r => (r.events ?? []).map(e => e.fixed).filter(Boolean))
                   )
                 )
               )
             ] as string[];
             const cve = (group.aliases ?? []).find(a => a.startsWith('CVE-'));
-            const summary = vulns.find(v => v.summary)?.summary ?? vulns[0]?.details?.split('\n')[0] ?? '';
+            const summary =
+              vulns.find(v => v.summary)?.summary ?? vulns[0]?.details?.split('\n')[0] ?? '';
             const severity = osvSeverity(group.max_severity);
             results.push(
               makeResult({
@@ -151,7 +158,13 @@ export function osv(): IScannerSpec {
                 severity,
                 confidence: 'high',
                 phase: 'unknown',
-                extra: { package: name, version, ecosystem, aliases: group.aliases ?? [], cvss: group.max_severity ?? '' }
+                extra: {
+                  package: name,
+                  version,
+                  ecosystem,
+                  aliases: group.aliases ?? [],
+                  cvss: group.max_severity ?? ''
+                }
               })
             );
           }

@@ -21,7 +21,15 @@ import type { FindingPhase, IFinding } from '../types';
 
 const SOURCE_EXT = new Set(['.py', '.pyw', '.js', '.cjs', '.mjs', '.ts', '.jsx', '.tsx']);
 const INSTALL_FILES = new Set(['setup.py', 'hatch_build.py', 'package.json', 'binding.gyp']);
-export const LIFECYCLE_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepare', 'prepublish', 'preprepare', 'postprepare'];
+export const LIFECYCLE_SCRIPTS = [
+  'preinstall',
+  'install',
+  'postinstall',
+  'prepare',
+  'prepublish',
+  'preprepare',
+  'postprepare'
+];
 const MAX_SNIPPET = 240;
 
 /** Files named by the lifecycle scripts of the package.json files of the tree (relative paths). */
@@ -29,7 +37,9 @@ async function installScripts(target: string, packageJsons: string[]): Promise<S
   const files = new Set<string>();
   for (const rel of packageJsons) {
     try {
-      const pkg = JSON.parse(await readFile(path.join(target, rel), 'utf8')) as { scripts?: Record<string, unknown> };
+      const pkg = JSON.parse(await readFile(path.join(target, rel), 'utf8')) as {
+        scripts?: Record<string, unknown>;
+      };
       for (const name of LIFECYCLE_SCRIPTS) {
         const script = pkg.scripts?.[name];
         if (typeof script !== 'string') continue;
@@ -46,7 +56,11 @@ async function installScripts(target: string, packageJsons: string[]): Promise<S
   return files;
 }
 
-export function phaseOfLine(relPath: string, lineText: string | undefined, installFiles: Set<string>): FindingPhase {
+export function phaseOfLine(
+  relPath: string,
+  lineText: string | undefined,
+  installFiles: Set<string>
+): FindingPhase {
   const base = path.basename(relPath);
   if (INSTALL_FILES.has(base) || installFiles.has(path.normalize(relPath))) {
     return 'install';
@@ -78,7 +92,9 @@ export async function locate(target: string, findings: IFinding[]): Promise<IFin
     }
     return texts.get(rel)!;
   };
-  const packageJsons = [...new Set(findings.map(f => f.path))].filter(p => path.basename(p) === 'package.json');
+  const packageJsons = [...new Set(findings.map(f => f.path))].filter(
+    p => path.basename(p) === 'package.json'
+  );
   const rootPackage = 'package.json';
   const installFiles = await installScripts(target, [...new Set([rootPackage, ...packageJsons])]);
   const out: IFinding[] = [];

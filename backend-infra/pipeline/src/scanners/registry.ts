@@ -56,11 +56,13 @@ export function semgrep(rulesDir: string = RULES_DIR): IScannerSpec {
     readOnly: [rulesDir],
     args: (target, out) => [
       'scan',
-      '--config', rulesDir,
+      '--config',
+      rulesDir,
       '--metrics=off',
       '--disable-version-check',
       '--oss-only',
-      '--jobs', '1',
+      '--jobs',
+      '1',
       '--quiet',
       '--error',
       '--no-rewrite-rule-ids',
@@ -68,13 +70,14 @@ export function semgrep(rulesDir: string = RULES_DIR): IScannerSpec {
       // .gitignore (and the scan stage removes .semgrepignore files).
       '--disable-nosem',
       '--no-git-ignore',
-      '--exclude', '.git',
+      '--exclude',
+      '.git',
       `--sarif-output=${out}`,
       target
     ],
     // 0 clean, 1 findings (with --error); 2 fatal, 4/5/7/8 bad rules or config.
     okExitCodes: [0, 1],
-    env: { SEMGREP_ENABLE_VERSION_CHECK: '0', SEMGREP_SEND_METRICS: 'off' },
+    env: { SEMGREP_ENABLE_VERSION_CHECK: '0', SEMGREP_SEND_METRICS: 'off' }
   };
 }
 
@@ -91,7 +94,18 @@ export function bandit(): IScannerSpec {
     // --ignore-nosec and --ini /dev/null: a source's `# nosec` comments and
     // its own .bandit file must not silence findings.
     args: (target, out) => [
-      '-r', target, '-f', 'json', '-o', out, '-q', '-x', '.git', '--ignore-nosec', '--ini', '/dev/null'
+      '-r',
+      target,
+      '-f',
+      'json',
+      '-o',
+      out,
+      '-q',
+      '-x',
+      '.git',
+      '--ignore-nosec',
+      '--ini',
+      '/dev/null'
     ],
     outputExtension: 'json',
     toSarif: banditJsonToSarif,
@@ -115,7 +129,11 @@ interface IBanditJson {
   }[];
 }
 
-const BANDIT_LEVEL: Record<string, 'error' | 'warning' | 'note'> = { HIGH: 'error', MEDIUM: 'warning', LOW: 'note' };
+const BANDIT_LEVEL: Record<string, 'error' | 'warning' | 'note'> = {
+  HIGH: 'error',
+  MEDIUM: 'warning',
+  LOW: 'note'
+};
 
 /** bandit's JSON report as a SARIF 2.1.0 log (severity and confidence kept as properties). */
 export function banditJsonToSarif(text: string): Log {
@@ -162,15 +180,38 @@ export function banditJsonToSarif(text: string): Log {
   return {
     version: '2.1.0',
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-    runs: [{ tool: { driver: { name: 'Bandit', informationUri: 'https://bandit.readthedocs.io/', rules: [...rules.values()] } }, results }]
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'Bandit',
+            informationUri: 'https://bandit.readthedocs.io/',
+            rules: [...rules.values()]
+          }
+        },
+        results
+      }
+    ]
   };
 }
 
 /** Every scanner, in the order of the embedded workspace's default `scanners`. */
-export const ALL_SCANNERS = ['semgrep', 'bandit', 'osv', 'gitleaks', 'guarddog', 'dynamic', 'checkov', 'licence'];
+export const ALL_SCANNERS = [
+  'semgrep',
+  'bandit',
+  'osv',
+  'gitleaks',
+  'guarddog',
+  'dynamic',
+  'checkov',
+  'licence'
+];
 
 export function knownScanners(): Map<string, IScannerSpec> {
   return new Map(
-    [semgrep(), bandit(), osv(), gitleaks(), guarddog(), dynamic(), checkov(), licence()].map(s => [s.name, s])
+    [semgrep(), bandit(), osv(), gitleaks(), guarddog(), dynamic(), checkov(), licence()].map(s => [
+      s.name,
+      s
+    ])
   );
 }

@@ -67,7 +67,12 @@ function runProcess(
   timeoutMs: number
 ): Promise<IExit> {
   return new Promise(resolve => {
-    const child = spawn(file, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, {
+      cwd,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe']
+    });
     let stderr = '';
     let stdout = '';
     let timedOut = false;
@@ -77,14 +82,17 @@ function runProcess(
     child.stdout?.on('data', chunk => {
       if (stdout.length < 32 * 1024 * 1024) stdout += String(chunk);
     });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
-    }, Math.max(1, timeoutMs));
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          child.kill('SIGKILL');
+        }
+      },
+      Math.max(1, timeoutMs)
+    );
     child.on('error', error => {
       clearTimeout(timer);
       resolve({ code: null, timedOut, stderr: error.message, stdout });
@@ -125,7 +133,13 @@ export interface IRunContext {
   exec(
     file: string,
     args: string[],
-    options?: { env?: NodeJS.ProcessEnv; sandbox?: ISandboxOptions; prefix?: string[]; cwd?: string; isolated?: boolean }
+    options?: {
+      env?: NodeJS.ProcessEnv;
+      sandbox?: ISandboxOptions;
+      prefix?: string[];
+      cwd?: string;
+      isolated?: boolean;
+    }
   ): Promise<IExit>;
 }
 
@@ -159,16 +173,32 @@ export function runContext(options: IScanOptions, bwrap: string, deadline: numbe
       const wrapped = [
         ...bwrapArgs({
           ...sandbox,
-          readOnly: [...(extra.isolated ? [] : [options.target]), path.dirname(file), ...(sandbox.readOnly ?? [])],
+          readOnly: [
+            ...(extra.isolated ? [] : [options.target]),
+            path.dirname(file),
+            ...(sandbox.readOnly ?? [])
+          ],
           writable: [...(extra.isolated ? [] : [options.outDir]), ...(sandbox.writable ?? [])]
         }),
         file,
         ...args
       ];
-      const [head, ...rest] = extra.prefix ? [...extra.prefix, bwrap, ...wrapped] : [bwrap, ...wrapped];
-      const exit = await runProcess(head, rest, env, extra.cwd ?? options.target, deadline - Date.now());
+      const [head, ...rest] = extra.prefix
+        ? [...extra.prefix, bwrap, ...wrapped]
+        : [bwrap, ...wrapped];
+      const exit = await runProcess(
+        head,
+        rest,
+        env,
+        extra.cwd ?? options.target,
+        deadline - Date.now()
+      );
       if (exit.timedOut) {
-        throw new ScannerFailure('timeout', `timed out after ${Math.round(options.timeoutMs / 1000)}s`, exit.code);
+        throw new ScannerFailure(
+          'timeout',
+          `timed out after ${Math.round(options.timeoutMs / 1000)}s`,
+          exit.code
+        );
       }
       return exit;
     }
@@ -176,23 +206,42 @@ export function runContext(options: IScanOptions, bwrap: string, deadline: numbe
 }
 
 /** The one-command scanners (semgrep, bandit, …): run, check the exit code, read the output. */
-async function runCommandSpec(spec: IScannerSpec, ctx: IRunContext, outputPath: string): Promise<Log> {
+async function runCommandSpec(
+  spec: IScannerSpec,
+  ctx: IRunContext,
+  outputPath: string
+): Promise<Log> {
   const file = await ctx.which(spec.bin!);
-  const exit = await ctx.exec(file, spec.args!(ctx.target, outputPath), { env: spec.env, sandbox: { readOnly: spec.readOnly } });
+  const exit = await ctx.exec(file, spec.args!(ctx.target, outputPath), {
+    env: spec.env,
+    sandbox: { readOnly: spec.readOnly }
+  });
   if (exit.code === null || !(spec.okExitCodes ?? [0]).includes(exit.code)) {
     const detail = exit.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 300);
-    throw new ScannerFailure('crashed', `failed (exit ${exit.code ?? 'signal'})${detail ? `: ${detail}` : ''}`, exit.code);
+    throw new ScannerFailure(
+      'crashed',
+      `failed (exit ${exit.code ?? 'signal'})${detail ? `: ${detail}` : ''}`,
+      exit.code
+    );
   }
   let text: string;
   try {
     text = await readFile(outputPath, 'utf8');
   } catch (error) {
-    throw new ScannerFailure('crashed', `wrote no readable SARIF (${error instanceof Error ? error.message : String(error)})`, exit.code);
+    throw new ScannerFailure(
+      'crashed',
+      `wrote no readable SARIF (${error instanceof Error ? error.message : String(error)})`,
+      exit.code
+    );
   }
   try {
     return spec.toSarif ? spec.toSarif(text) : (JSON.parse(text) as Log);
   } catch (error) {
-    throw new ScannerFailure('crashed', `wrote no readable SARIF (${error instanceof Error ? error.message : String(error)})`, exit.code);
+    throw new ScannerFailure(
+      'crashed',
+      `wrote no readable SARIF (${error instanceof Error ? error.message : String(error)})`,
+      exit.code
+    );
   }
 }
 
@@ -207,7 +256,11 @@ export async function runScanner(spec: IScannerSpec, options: IScanOptions): Pro
   });
   const bwrap = await findBwrap();
   if (!bwrap) {
-    return done({ status: 'missing', message: `${spec.name}: bubblewrap (bwrap) is not installed; scanners run only in its sandbox`, findings: [] });
+    return done({
+      status: 'missing',
+      message: `${spec.name}: bubblewrap (bwrap) is not installed; scanners run only in its sandbox`,
+      findings: []
+    });
   }
   const ctx = runContext(options, bwrap, t0 + options.timeoutMs);
   let log: Log;
@@ -230,7 +283,11 @@ export async function runScanner(spec: IScannerSpec, options: IScanOptions): Pro
     }
     return done({
       status: 'crashed',
-      message: `${spec.name} failed: ${error instanceof Error ? error.message : String(error)}`.slice(0, 400),
+      message:
+        `${spec.name} failed: ${error instanceof Error ? error.message : String(error)}`.slice(
+          0,
+          400
+        ),
       findings: []
     });
   }

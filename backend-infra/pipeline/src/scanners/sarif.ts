@@ -26,8 +26,14 @@ function word(value: unknown): string {
   return typeof value === 'string' ? value.toLowerCase() : '';
 }
 
-function confidenceOf(result: Result, rule: ReportingDescriptor | undefined): IFinding['confidence'] {
-  const props = { ...(rule?.properties ?? {}), ...(result.properties ?? {}) } as Record<string, unknown>;
+function confidenceOf(
+  result: Result,
+  rule: ReportingDescriptor | undefined
+): IFinding['confidence'] {
+  const props = { ...(rule?.properties ?? {}), ...(result.properties ?? {}) } as Record<
+    string,
+    unknown
+  >;
   const direct = word(props['issue_confidence'] ?? props['confidence']);
   const tags = Array.isArray(props['tags']) ? (props['tags'] as unknown[]).map(word) : [];
   const tagged = tags.find(t => /^(high|medium|low) confidence$/.test(t))?.split(' ')[0];
@@ -38,9 +44,18 @@ function confidenceOf(result: Result, rule: ReportingDescriptor | undefined): IF
 }
 
 function severityOf(result: Result, rule: ReportingDescriptor | undefined): Severity {
-  const props = { ...(rule?.properties ?? {}), ...(result.properties ?? {}) } as Record<string, unknown>;
+  const props = { ...(rule?.properties ?? {}), ...(result.properties ?? {}) } as Record<
+    string,
+    unknown
+  >;
   const issue = word(props['issue_severity'] ?? props['repoguard-severity']);
-  if (issue === 'high' || issue === 'medium' || issue === 'low' || issue === 'critical' || issue === 'info') {
+  if (
+    issue === 'high' ||
+    issue === 'medium' ||
+    issue === 'low' ||
+    issue === 'critical' ||
+    issue === 'info'
+  ) {
     return issue as Severity;
   }
   const score = Number(props['security-severity']);
@@ -51,12 +66,22 @@ function severityOf(result: Result, rule: ReportingDescriptor | undefined): Seve
   return LEVEL_SEVERITY[level] ?? 'medium';
 }
 
-const CATEGORIES = new Set(['sast', 'vulnerability', 'secret', 'malicious', 'dynamic', 'config', 'licence']);
+const CATEGORIES = new Set([
+  'sast',
+  'vulnerability',
+  'secret',
+  'malicious',
+  'dynamic',
+  'config',
+  'licence'
+]);
 const PHASES = new Set(['install', 'import', 'call', 'unknown']);
 
 /** Mask anything secret-looking that a scanner's "redacted" snippet might still hold. */
 export function maskSecrets(text: string): string {
-  return text.replace(/[A-Za-z0-9+/_=-]{16,}/g, m => (/REDACTED/.test(m) ? m : `${m.slice(0, 4)}…REDACTED`));
+  return text.replace(/[A-Za-z0-9+/_=-]{16,}/g, m =>
+    /REDACTED/.test(m) ? m : `${m.slice(0, 4)}…REDACTED`
+  );
 }
 
 /**
@@ -88,12 +113,22 @@ export function findingsFromSarif(
       const location = result.locations?.[0]?.physicalLocation;
       const severity = severityOf(result, rule);
       const props = (result.properties ?? {}) as Record<string, unknown>;
-      const ownCategory = CATEGORIES.has(String(props['category'])) ? (props['category'] as FindingCategory) : category;
-      const phase = PHASES.has(String(props['phase'])) ? (props['phase'] as FindingPhase) : undefined;
+      const ownCategory = CATEGORIES.has(String(props['category']))
+        ? (props['category'] as FindingCategory)
+        : category;
+      const phase = PHASES.has(String(props['phase']))
+        ? (props['phase'] as FindingPhase)
+        : undefined;
       const rawSnippet =
-        typeof props['snippet'] === 'string' ? (props['snippet'] as string) : location?.region?.snippet?.text;
+        typeof props['snippet'] === 'string'
+          ? (props['snippet'] as string)
+          : location?.region?.snippet?.text;
       const snippet =
-        rawSnippet === undefined ? undefined : ownCategory === 'secret' ? maskSecrets(rawSnippet.trim()) : rawSnippet.trim();
+        rawSnippet === undefined
+          ? undefined
+          : ownCategory === 'secret'
+            ? maskSecrets(rawSnippet.trim())
+            : rawSnippet.trim();
       findings.push({
         scanner,
         ruleId: ruleIdOf(rawId),
@@ -159,7 +194,14 @@ export function makeResult(options: {
   snippet?: string;
   extra?: Record<string, unknown>;
 }): Result {
-  const level: Result.level = options.severity === 'critical' || options.severity === 'high' ? 'error' : options.severity === 'medium' ? 'warning' : options.severity === 'low' ? 'note' : 'none';
+  const level: Result.level =
+    options.severity === 'critical' || options.severity === 'high'
+      ? 'error'
+      : options.severity === 'medium'
+        ? 'warning'
+        : options.severity === 'low'
+          ? 'note'
+          : 'none';
   return {
     ruleId: options.ruleId,
     level,
@@ -168,7 +210,12 @@ export function makeResult(options: {
       {
         physicalLocation: {
           artifactLocation: { uri: options.uri },
-          region: options.line ? { startLine: options.line, ...(options.snippet ? { snippet: { text: options.snippet } } : {}) } : undefined
+          region: options.line
+            ? {
+                startLine: options.line,
+                ...(options.snippet ? { snippet: { text: options.snippet } } : {})
+              }
+            : undefined
         }
       }
     ],
