@@ -13,6 +13,11 @@ export PATH=$ROOT/.tools/bin:$ROOT/.venv/bin:$PATH
 export REPOGUARD_WORKSPACE=${REPOGUARD_WORKSPACE:-$ROOT/workspace}
 PORT=${PORT:-8888}
 WS=$REPOGUARD_WORKSPACE
+# The SCA scanner runs offline against .tools/osv-db when install-scanners.sh
+# found advisory data; otherwise let it (and only it) query osv.dev.
+if [ ! -e "$ROOT/.tools/osv-db" ] && [ -z "${OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY:-}" ]; then
+  export REPOGUARD_OSV_ONLINE=${REPOGUARD_OSV_ONLINE:-1}
+fi
 pipeline() { node "$ROOT/backend-infra/pipeline/bin/repoguard-pipeline.js" "$@"; }
 
 pipeline init --local "$WS"
