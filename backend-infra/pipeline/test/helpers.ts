@@ -115,11 +115,16 @@ dependencies = [
   };
 }
 
-/** A package with a medium-severity finding (eval of input; bandit B307 MEDIUM/HIGH confidence). */
+/**
+ * A package with a medium-severity finding that counts under the default
+ * policy: eval of the environment when the module is imported (bandit B307
+ * MEDIUM/HIGH confidence, import phase). An eval inside a function only runs
+ * when called and counts two levels lower (src/policy).
+ */
 export function mediumFindingFiles(name: string): Record<string, string> {
   return {
     'setup.py': `from setuptools import setup\n\nsetup(name="${name}", version="1.0", py_modules=["calc"], install_requires=["click>=8"])\n`,
-    'calc.py': `"""A calculator that evaluates what it is given."""\n\n\ndef calculate(expression):\n    return eval(expression)\n`
+    'calc.py': `"""A calculator that evaluates what it is given."""\nimport os\n\nRESULT = eval(os.environ.get("CALC_EXPR", "0"))\n`
   };
 }
 

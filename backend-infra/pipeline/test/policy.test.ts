@@ -34,7 +34,6 @@ import {
   gitSync,
   makeRepo,
   makeWorkspace,
-  mediumFindingFiles,
   requestRow,
   results,
   tempDir,
@@ -42,6 +41,14 @@ import {
 } from './helpers';
 
 const SHA = 'a'.repeat(40);
+
+/** A package whose module evaluates its environment when imported (bandit B307, semgrep eval-exec, import phase). */
+function importTimeEvalFiles(): Record<string, string> {
+  return {
+    'setup.py': 'from setuptools import setup\n\nsetup(name="calc", version="1.0", py_modules=["calc"])\n',
+    'calc.py': '"""A calculator configured from the environment."""\nimport os\n\nRESULT = eval(os.environ.get("CALC_EXPR", "0"))\n'
+  };
+}
 const OTHER_SHA = 'b'.repeat(40);
 
 function finding(over: Partial<IPolicyFinding> = {}): IPolicyFinding {
@@ -111,7 +118,7 @@ describe('policy: every severity a scanner can emit, at the gate', () => {
     for (const category of categories) {
       for (const threshold of SEVERITIES) {
         for (const severity of SEVERITIES) {
-          const verdict = await decideOf([finding({ category, severity, path: 'pkg/mod.py', phase: 'call' })], { severityThreshold: threshold });
+          const verdict = await decideOf([finding({ category, severity, path: 'pkg/mod.py', phase: 'import' })], { severityThreshold: threshold });
           const expected = severity !== 'info' && SEVERITIES.indexOf(severity) <= SEVERITIES.indexOf(threshold);
           assert.equal(verdict.decision, expected ? 'refused' : 'approved', `${category} ${severity} at threshold ${threshold}`);
         }
@@ -153,19 +160,33 @@ describe('policy: gates, weighting, fail closed', () => {
     assert.equal(ownRule.drivers[0].gate, 'malicious');
   });
 
-  it('weights: low confidence −1, install time +1, tests/docs/examples −1 (not for malicious), confidence floor', async () => {
+  it('weights: low confidence −1, install +1 (from medium), call-only code −2, not installed code −1/−2, confidence floor', async () => {
     const one = async (f: Partial<IPolicyFinding>, config = {}) => (await decideOf([finding(f)], config)).runs[0].findings[0].effectiveSeverity;
-    assert.equal(await one({ confidence: 'low' }), 'low');
-    assert.equal(await one({ severity: 'low', phase: 'install' }), 'medium');
-    assert.equal(await one({ severity: 'low', path: 'setup.py' }), 'medium', 'setup.py runs at install time');
+    assert.equal(await one({ phase: 'import' }), 'medium');
+    assert.equal(await one({ confidence: 'low', phase: 'import' }), 'low');
+    assert.equal(await one({ severity: 'medium', phase: 'install' }), 'high');
+    assert.equal(await one({ severity: 'medium', path: 'setup.py' }), 'high', 'setup.py runs at install time');
+    assert.equal(await one({ severity: 'low', phase: 'install' }), 'low', 'a lint-level finding stays low');
     assert.equal(await one({ severity: 'high', phase: 'install' }), 'critical');
     assert.equal(await one({ severity: 'critical', phase: 'install' }), 'critical');
-    assert.equal(await one({ path: 'tests/test_mod.py' }), 'low');
-    assert.equal(await one({ path: 'docs/conf.py', confidence: 'low', severity: 'high' }), 'low');
-    assert.equal(await one({ path: 'tests/evil.py', category: 'malicious', severity: 'high' }), 'high');
-    assert.equal(await one({ confidence: 'medium' }, { policy: { confidenceFloor: 'high' } }), 'info');
-    assert.equal(await one({ confidence: 'low' }, { policy: { lowConfidenceDowngrade: false } }), 'medium');
-    assert.equal(await one({ severity: 'low', phase: 'install' }, { policy: { installTimeUpgrade: false } }), 'low');
+    assert.equal(await one({ severity: 'high', phase: 'call' }), 'low', 'SAST in code that runs only when called');
+    assert.equal(await one({ severity: 'high', phase: 'call', category: 'malicious', scanner: 'guarddog' }), 'low');
+    assert.equal(await one({ severity: 'high', phase: 'call', category: 'dynamic', scanner: 'dynamic' }), 'high', 'observed behaviour is never lowered');
+    assert.equal(await one({ severity: 'high', phase: 'call', category: 'secret', scanner: 'gitleaks' }), 'high');
+    assert.equal(await one({ severity: 'high', phase: 'call' }, { policy: { callTimeDowngrade: 0 } }), 'high');
+    assert.equal(await one({ severity: 'high', path: 'tests/test_mod.py', phase: 'import' }), 'low');
+    assert.equal(await one({ severity: 'high', path: 'tests/evil.py', category: 'malicious', phase: 'import' }), 'medium');
+    assert.equal(await one({ severity: 'high', path: 'tests/certs/server.key', category: 'secret', scanner: 'gitleaks', phase: 'unknown' }), 'low');
+    assert.equal(await one({ severity: 'high', path: 'pkg/keys.py', category: 'secret', scanner: 'gitleaks', phase: 'import' }), 'high');
+    assert.equal(await one({ severity: 'medium', path: '.github/workflows/ci.yml', category: 'config', scanner: 'checkov', phase: 'unknown' }), 'low');
+    assert.equal(await one({ severity: 'high', path: 'dev-requirements.txt', category: 'vulnerability', scanner: 'osv', phase: 'unknown' }), 'low');
+    assert.equal(await one({ severity: 'high', path: 'requirements.txt', category: 'vulnerability', scanner: 'osv', phase: 'unknown' }), 'high');
+    assert.equal(await one({ severity: 'high', path: 'benchmark.py', phase: 'import' }), 'low', 'maintainer script');
+    assert.equal(await one({ confidence: 'medium', phase: 'import' }, { policy: { confidenceFloor: 'high' } }), 'info');
+    assert.equal(await one({ confidence: 'low', phase: 'import' }, { policy: { lowConfidenceDowngrade: false } }), 'medium');
+    assert.equal(await one({ severity: 'medium', phase: 'install' }, { policy: { installTimeUpgrade: false } }), 'medium');
+    const srcLayout = await evaluate(item([run([finding({ path: 'dummy/keys.py', phase: 'import', severity: 'high' })])]), resolvePolicy({}), { weigh: { srcLayout: true } });
+    assert.equal(srcLayout.runs[0].findings[0].effectiveSeverity, 'low', 'outside src/ in a src layout');
   });
 
   it('licence: denied SPDX ids refuse, an allow list refuses the rest, otherwise the licence does not count', async () => {
@@ -295,8 +316,8 @@ describe('decide stage with the request repo waivers file (real git, real scanne
     useVenvScanners();
     ws = await makeWorkspace();
     const src = path.join(ws.sourcesDir, 'calc');
-    const first = await makeRepo(src, mediumFindingFiles('calc'));
-    await writeFile(path.join(src, 'more.py'), 'def g(x):\n    return eval(x)\n');
+    const first = await makeRepo(src, importTimeEvalFiles());
+    await writeFile(path.join(src, 'more.py'), 'import os\n\nVALUE = eval(os.environ.get("MORE", "1"))\n');
     gitSync(src, 'add', '-A');
     gitSync(src, 'commit', '--quiet', '-m', 'new code');
     const second = gitSync(src, 'rev-parse', 'HEAD').trim();
@@ -323,7 +344,7 @@ describe('decide stage with the request repo waivers file (real git, real scanne
     assert.match(row.waivers, /repoguard.python.eval-exec@calc/);
     const md = await readFile(path.join(ws.reportsDir, 'r-waived', 'report.md'), 'utf8');
     assert.match(md, /## Waivers applied\n\n\| rule/);
-    assert.match(md, /`calc.py:5`/);
+    assert.match(md, /`calc.py:4`/);
   });
 
   it('refuses the next commit of the same package: a waiver never carries over to new code', () => {

@@ -10,6 +10,7 @@
  *     "confidenceFloor": "low",       // findings below this confidence are reported, not counted
  *     "lowConfidenceDowngrade": true, // low-confidence findings count one level lower
  *     "installTimeUpgrade": true,     // code that runs at install time counts one level higher
+ *     "callTimeDowngrade": 2,         // SAST / static heuristics in code run only when called: levels lower
  *     "notRunDirs": ["test", "tests", …], // code there counts one level lower (never for malicious/dynamic/secret)
  *     "licence": { "allow": [], "deny": ["AGPL-3.0-only", …] }
  *   }
@@ -31,6 +32,8 @@ export interface IPolicyConfig {
   confidenceFloor?: Confidence;
   lowConfidenceDowngrade?: boolean;
   installTimeUpgrade?: boolean;
+  /** Levels lower for SAST and static malicious heuristics in code that runs only when called (default 2). */
+  callTimeDowngrade?: number;
   notRunDirs?: string[];
   licence?: { allow?: string[]; deny?: string[] };
 }
@@ -40,12 +43,14 @@ export interface IPolicy {
   confidenceFloor: Confidence;
   lowConfidenceDowngrade: boolean;
   installTimeUpgrade: boolean;
+  callTimeDowngrade: number;
   notRunDirs: ReadonlySet<string>;
   licence: { allow: readonly string[]; deny: readonly string[] };
 }
 
 export const DEFAULT_NOT_RUN_DIRS = [
-  'test', 'tests', 'testing', 'doc', 'docs', 'example', 'examples', 'benchmark', 'benchmarks', 'bench'
+  'test', 'tests', 'testing', 'doc', 'docs', 'example', 'examples', 'benchmark', 'benchmarks', 'bench',
+  '.github', '.gitlab', '.circleci', '.azure-pipelines', 'dummyserver', 'fixtures'
 ];
 
 /** Strong copyleft / non-open licences refused by default (SPDX ids, compared case-insensitively). */
@@ -98,6 +103,7 @@ export function resolvePolicy(config: { severityThreshold?: string; policy?: IPo
     confidenceFloor: floor,
     lowConfidenceDowngrade: p.lowConfidenceDowngrade ?? true,
     installTimeUpgrade: p.installTimeUpgrade ?? true,
+    callTimeDowngrade: Math.max(0, Math.min(4, Math.trunc(p.callTimeDowngrade ?? 2))),
     notRunDirs: new Set((p.notRunDirs ?? DEFAULT_NOT_RUN_DIRS).map(d => d.toLowerCase())),
     licence: { allow: p.licence?.allow ?? [], deny: p.licence?.deny ?? DEFAULT_LICENCE_DENY }
   };

@@ -140,8 +140,42 @@ function licenceSeverity(f: IPolicyFinding, policy: IPolicy): { severity: Severi
   return null;
 }
 
-/** Effective severity of one finding (without waivers). */
-export function weigh(input: IFinding, policy: IPolicy): IPolicyFinding {
+/** Maintainer scripts and test files that are not part of the installed package. */
+const NOT_RUN_FILE = /^(bench(mark)?s?|conftest|noxfile|tasks|fabfile|test_.*|.*_test|.*_tests)\.py$/i;
+/** Dependency manifests of development only (never installed with the package). */
+const DEV_MANIFEST = /(^|[-_.])(dev|devel|develop|test|tests|testing|doc|docs|lint|linting|ci|bench|benchmark|typing|mypy|style)([-_.]|$)/i;
+
+export interface IWeighContext {
+  /** The tree has a src/ folder: code outside it (and outside the install files) is not installed. */
+  srcLayout?: boolean;
+}
+
+/** True when the finding's file does not run when the package is installed and used. */
+export function notInstalled(f: IFinding, policy: IPolicy, context: IWeighContext = {}): boolean {
+  const parts = f.path.split('/');
+  const base = parts[parts.length - 1];
+  if (parts.slice(0, -1).some(d => policy.notRunDirs.has(d.toLowerCase()))) return true;
+  if (NOT_RUN_FILE.test(base)) return true;
+  if (context.srcLayout && parts.length > 1 && parts[0] !== 'src') return true;
+  return false;
+}
+
+/**
+ * Effective severity of one finding (without waivers):
+ * - below the confidence floor: not counted; low confidence: −1;
+ * - licences: the allow/deny lists;
+ * - install phase: +1 from medium up (supply-chain attacks run here; a
+ *   lint-level low finding stays low);
+ * - SAST and static malicious heuristics in code that runs only when called
+ *   (phase `call`): −callTimeDowngrade (default 2): a weakness there needs a
+ *   hostile caller, and nothing runs by merely installing or importing;
+ * - not installed code (tests, docs, examples, CI, maintainer scripts, outside
+ *   src/ in a src layout): SAST −2, static heuristics and config −1, secrets −2
+ *   (test fixtures: keys, certificates); never for dynamic findings;
+ * - vulnerabilities in development manifests (dev/test/docs requirements,
+ *   or in not installed folders): −2 (they are never installed with the package).
+ */
+export function weigh(input: IFinding, policy: IPolicy, context: IWeighContext = {}): IPolicyFinding {
   const f = input as IPolicyFinding;
   const category = categoryOf(f);
   const gate = gateOf(category);
@@ -158,18 +192,33 @@ export function weigh(input: IFinding, policy: IPolicy): IPolicyFinding {
     const l = licenceSeverity(f, policy);
     if (l) return { ...f, gate, effectiveSeverity: l.severity, note: l.note };
   }
-  if (f.confidence === 'low' && policy.lowConfidenceDowngrade) {
-    severity = shift(severity, -1);
-    notes.push('low confidence');
-  }
-  if (policy.installTimeUpgrade && phaseOf(f) === 'install' && severity !== 'info') {
+  const down = (levels: number, why: string) => {
+    if (levels > 0 && severity !== 'info') {
+      severity = shift(severity!, -levels);
+      notes.push(why);
+    }
+  };
+  if (f.confidence === 'low' && policy.lowConfidenceDowngrade) down(1, 'low confidence');
+  const phase = phaseOf(f);
+  // A lint-level (low) finding is not made a refusal by where it runs: the
+  // upgrade applies from medium up (try/except/pass in setup.py stays low).
+  if (policy.installTimeUpgrade && phase === 'install' && severityRank(severity) >= severityRank('medium')) {
     severity = shift(severity, 1);
     notes.push('runs at install time');
   }
-  const dirs = f.path.split('/').slice(0, -1);
-  if (category !== 'malicious' && category !== 'dynamic' && dirs.some(d => policy.notRunDirs.has(d.toLowerCase()))) {
-    severity = shift(severity, -1);
-    notes.push('not in installed code');
+  const staticCode = category === 'sast' || category === 'malicious';
+  if (staticCode && phase === 'call') down(policy.callTimeDowngrade, 'runs only when called');
+  const outside = phase !== 'install' && notInstalled(f, policy, context);
+  if (outside) {
+    if (category === 'sast') down(2, 'not in installed code');
+    else if (category === 'malicious' || category === 'config') down(1, 'not in installed code');
+    else if (category === 'secret') down(2, 'not in installed code (test fixture)');
+  }
+  if (category === 'vulnerability') {
+    const base = f.path.split('/').pop() ?? '';
+    if (outside || (DEV_MANIFEST.test(base.replace(/\.(txt|in|toml|cfg|lock|json)$/i, '')) && base !== 'requirements.txt')) {
+      down(2, 'development dependency');
+    }
   }
   return { ...f, gate, effectiveSeverity: severity, note: notes.length ? notes.join(', ') : undefined };
 }
@@ -190,6 +239,7 @@ export interface IEvaluateOptions {
   now?: Date;
   /** Root of the scanned source, for content-hash waivers. */
   sourceDir?: string;
+  weigh?: IWeighContext;
   hasher?: ContentHasher;
 }
 
@@ -211,7 +261,7 @@ export async function evaluate(
   for (const run of runs) {
     const findings: IPolicyFinding[] = [];
     for (const raw of run.findings) {
-      let f = weigh(raw, policy);
+      let f = weigh(raw, policy, options.weigh);
       const w = waivers.length ? await findWaiver(f, item.request.package_name, item.commitSha, waivers, now, hasher) : undefined;
       if (w) {
         const use = useOf(w, f);

@@ -15,6 +15,7 @@
  *   older form without `covers`) are no longer honoured: they would carry
  *   over to new code; the stage logs that it ignores them.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SEVERITIES, Severity } from '../../../../src/common';
@@ -108,7 +109,8 @@ export async function decide(ctx: IStageContext, deps: IDecideDeps = {}): Promis
       if (names.length > 0 && (item.scanners ?? []).length > 0) {
         item.scanners = [...item.scanners!.filter(r => r.name !== 'repoguard-names'), { name: 'repoguard-names', status: 'ok', durationMs: 0, findings: names }];
       }
-      const verdict = await evaluate(item, policy, { waivers: file.waivers, now, hasher });
+      const srcLayout = sourceDir ? existsSync(path.join(sourceDir, 'src')) : false;
+      const verdict = await evaluate(item, policy, { waivers: file.waivers, now, hasher, weigh: { srcLayout } });
       item.scanners = verdict.runs;
       await addSnippets(item.scanners.flatMap(r => r.findings) as IPolicyFinding[], sourceDir);
       item.counts = verdict.counts;
