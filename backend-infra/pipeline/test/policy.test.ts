@@ -182,6 +182,7 @@ describe('policy: gates, weighting, fail closed', () => {
     assert.equal(await one({ severity: 'high', path: 'dev-requirements.txt', category: 'vulnerability', scanner: 'osv', phase: 'unknown' }), 'low');
     assert.equal(await one({ severity: 'high', path: 'requirements.txt', category: 'vulnerability', scanner: 'osv', phase: 'unknown' }), 'high');
     assert.equal(await one({ severity: 'high', path: 'benchmark.py', phase: 'import' }), 'low', 'maintainer script');
+    assert.equal(await one({ severity: 'medium', path: 'pkg/stubs/nmap.pyi', category: 'malicious', scanner: 'guarddog', phase: 'unknown' }), 'low', 'type stubs never run');
     assert.equal(await one({ confidence: 'medium', phase: 'import' }, { policy: { confidenceFloor: 'high' } }), 'info');
     assert.equal(await one({ confidence: 'low', phase: 'import' }, { policy: { lowConfidenceDowngrade: false } }), 'medium');
     assert.equal(await one({ severity: 'medium', phase: 'install' }, { policy: { installTimeUpgrade: false } }), 'medium');

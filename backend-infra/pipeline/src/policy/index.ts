@@ -156,6 +156,7 @@ export function notInstalled(f: IFinding, policy: IPolicy, context: IWeighContex
   const base = parts[parts.length - 1];
   if (parts.slice(0, -1).some(d => policy.notRunDirs.has(d.toLowerCase()))) return true;
   if (NOT_RUN_FILE.test(base)) return true;
+  if (/\.(pyi|d\.ts)$/i.test(base)) return true; // type stubs are never executed
   if (context.srcLayout && parts.length > 1 && parts[0] !== 'src') return true;
   return false;
 }
@@ -169,7 +170,7 @@ export function notInstalled(f: IFinding, policy: IPolicy, context: IWeighContex
  * - SAST and static malicious heuristics in code that runs only when called
  *   (phase `call`): −callTimeDowngrade (default 2): a weakness there needs a
  *   hostile caller, and nothing runs by merely installing or importing;
- * - not installed code (tests, docs, examples, CI, maintainer scripts, outside
+ * - not installed code (tests, docs, examples, CI, maintainer scripts, type stubs, outside
  *   src/ in a src layout): SAST −2, static heuristics and config −1, secrets −2
  *   (test fixtures: keys, certificates); never for dynamic findings;
  * - vulnerabilities in development manifests (dev/test/docs requirements,
