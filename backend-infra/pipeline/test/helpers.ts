@@ -124,7 +124,7 @@ dependencies = [
 export function mediumFindingFiles(name: string): Record<string, string> {
   return {
     'setup.py': `from setuptools import setup\n\nsetup(name="${name}", version="1.0", py_modules=["calc"], install_requires=["click>=8"])\n`,
-    'calc.py': `"""A calculator that evaluates what it is given."""\nimport os\n\nRESULT = eval(os.environ.get("CALC_EXPR", "0"))\n`
+    'calc.py': `"""A calculator that evaluates what it is given."""\nimport os\n\n# the expression comes from the environment\nRESULT = eval(os.environ.get("CALC_EXPR", "0"))\n`
   };
 }
 
