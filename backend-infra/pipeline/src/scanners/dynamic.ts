@@ -168,8 +168,9 @@ export function parseTrace(
     if (!m) continue;
     const [, pid, call, rest] = m;
     if (/^(clone|clone3|fork|vfork)$/.test(call)) {
-      const child = /=\s*(\d+)\s*$/.exec(rest);
-      if (child) owner.set(child[1], owner.get(pid) ?? pid);
+      // `= 3 /* 20064 in strace's PID NS */` with --pidns-translation: the host pid counts.
+      const child = /=\s*(\d+)(?:\s*\/\*\s*(\d+) in strace's PID NS\s*\*\/)?\s*$/.exec(rest);
+      if (child) owner.set(child[2] ?? child[1], owner.get(pid) ?? pid);
       continue;
     }
     const failed = /\)\s*=\s*-1\s/.test(rest);
@@ -394,6 +395,9 @@ export function dynamic(): IScannerSpec {
               strace,
               '-f',
               '-qq',
+              // Report clone()'s child ids as host pids (the sandbox has its own
+              // pid namespace), so threads map to the process that made them.
+              '--pidns-translation',
               '-s',
               '256',
               '-o',
