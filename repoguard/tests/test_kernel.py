@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PIPELINE = ROOT / "backend-infra" / "pipeline" / "bin" / "repoguard-pipeline.js"
 GIT = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"]
 CLEAN = 'def hello():\n    return "hello from cleanpkg"\n'
-RISKY = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
+# A shell command from the environment, run at import time: refused at the default policy.
+RISKY = "import os\nimport subprocess\n\nsubprocess.call(os.environ.get('RISKY_CMD', 'true'), shell=True)\n"
 
 
 def _source(ws: Path, name: str, code: str) -> str:
@@ -57,7 +58,9 @@ def pipeline_ws(tmp_path_factory) -> Path:
     for name, code in (("cleanpkg", CLEAN), ("riskypkg", RISKY)):
         service.submit(package_name=name, repo_url=_source(ws, name, code), justification="e2e")
     # The scanners (semgrep, bandit) are installed beside this interpreter.
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    tools = Path(__file__).resolve().parents[2] / ".tools" / "bin"  # scripts/install-scanners.sh
+    path = os.pathsep.join([str(tools), str(Path(sys.executable).parent), os.environ["PATH"]])
+    env = {**os.environ, "PATH": path}
     run = subprocess.run(
         [node, str(PIPELINE), "run", "--local", str(ws)],
         capture_output=True, text=True, env=env, check=False,
