@@ -9,6 +9,10 @@ ROOT=$PWD
 bash scripts/setup.sh || exit 1
 export PATH=$ROOT/.tools/bin:$ROOT/.venv/bin:$PATH
 export CDK_DISABLE_CLI_TELEMETRY=true
+# Scanners never go online in tests; the SCA scan reads the local advisory data.
+export REPOGUARD_OSV_ONLINE=0
+# The benign corpus (25 popular packages from PyPI and npm, cached) runs too.
+export REPOGUARD_CORPUS=1 REPOGUARD_CORPUS_CACHE=${REPOGUARD_CORPUS_CACHE:-$ROOT/.tools/corpus-cache}
 
 failed=()
 summary=()

@@ -17,13 +17,21 @@ const { buildMalicious } = require('../pipeline/corpus/malicious');
 
 const args = process.argv.slice(2);
 const jobs = Number(args[args.indexOf('--jobs') + 1]) || 2;
-const only = args.includes('--benign-only') ? 'benign' : args.includes('--malicious-only') ? 'malicious' : null;
+const only = args.includes('--benign-only')
+  ? 'benign'
+  : args.includes('--malicious-only')
+    ? 'malicious'
+    : null;
 
 function table(rows) {
   const cols = Object.keys(rows[0]);
   const width = cols.map(c => Math.max(c.length, ...rows.map(r => String(r[c]).length)));
   const line = r => cols.map((c, i) => String(r[c]).padEnd(width[i])).join('  ');
-  return [line(Object.fromEntries(cols.map(c => [c, c]))), width.map(w => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+  return [
+    line(Object.fromEntries(cols.map(c => [c, c]))),
+    width.map(w => '-'.repeat(w)).join('  '),
+    ...rows.map(line)
+  ].join('\n');
 }
 
 async function runCorpus(label, packages) {
@@ -40,7 +48,9 @@ async function runCorpus(label, packages) {
     seconds: (r.ms / 1000).toFixed(1),
     why: (r.item.reason || '').slice(0, 160)
   }));
-  console.log(`\n${label} (${packages.length} packages, ${((Date.now() - t0) / 1000).toFixed(0)}s wall, ${jobs} at a time)\n`);
+  console.log(
+    `\n${label} (${packages.length} packages, ${((Date.now() - t0) / 1000).toFixed(0)}s wall, ${jobs} at a time)\n`
+  );
   console.log(table(rows));
   return { rows, results, wallMs: Date.now() - t0 };
 }
@@ -70,7 +80,9 @@ async function runCorpus(label, packages) {
         packages: mal.rows.length,
         refused,
         refusedPercent: Math.round((100 * refused) / mal.rows.length),
-        notRefused: mal.rows.filter(r => r.decision !== 'refused').map(r => `${r.package}: ${r.decision}`),
+        notRefused: mal.rows
+          .filter(r => r.decision !== 'refused')
+          .map(r => `${r.package}: ${r.decision}`),
         naiveRuleRefused: mal.rows.filter(r => r.naive === 'refuse').length,
         wallSeconds: Math.round(mal.wallMs / 1000)
       };
@@ -82,4 +94,7 @@ async function runCorpus(label, packages) {
   summary.pass = pass;
   console.log('\n' + JSON.stringify(summary));
   process.exit(pass ? 0 : 1);
-})().catch(error => { console.error(error); process.exit(2); });
+})().catch(error => {
+  console.error(error);
+  process.exit(2);
+});

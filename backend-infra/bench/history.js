@@ -16,7 +16,12 @@ async function seedHistory(ws, rows) {
   // 1,000 commits of history, then the 1,000 request rows and their results.
   const clone = path.join(ws.root, 'seed-clone');
   execFileSync('git', ['clone', '--quiet', ws.requestRepo, clone]);
-  const id = { GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@x', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@x' };
+  const id = {
+    GIT_AUTHOR_NAME: 'b',
+    GIT_AUTHOR_EMAIL: 'b@x',
+    GIT_COMMITTER_NAME: 'b',
+    GIT_COMMITTER_EMAIL: 'b@x'
+  };
   let stream = '';
   for (let i = 0; i < rows; i++) {
     const line = `row ${i}\n`;
@@ -27,23 +32,62 @@ async function seedHistory(ws, rows) {
   const requests = [];
   const results = [];
   for (let i = 0; i < rows; i++) {
-    const r = { request_id: `old-${i}`, package_name: `old${i}`, repo_url: `https://github.com/o/old${i}`, ref: 'v1', requester_email: 'a@example.com', justification: 'x', requested_at: '2026-01-01T00:00:00Z' };
+    const r = {
+      request_id: `old-${i}`,
+      package_name: `old${i}`,
+      repo_url: `https://github.com/o/old${i}`,
+      ref: 'v1',
+      requester_email: 'a@example.com',
+      justification: 'x',
+      requested_at: '2026-01-01T00:00:00Z'
+    };
     requests.push(r);
-    results.push({ ...r, commit_sha: 'f'.repeat(40), decision: i % 3 ? 'approved' : 'refused', max_severity: 'low', critical: '0', high: '0', medium: '0', low: '1', private_repo_url: `file:///x/old${i}.git`, report_url: `reports/old-${i}/report.html`, scanned_at: '2026-01-01T00:00:00Z', execution_id: 'e', reason: '', dependencies: 'requests >=2' });
+    results.push({
+      ...r,
+      commit_sha: 'f'.repeat(40),
+      decision: i % 3 ? 'approved' : 'refused',
+      max_severity: 'low',
+      critical: '0',
+      high: '0',
+      medium: '0',
+      low: '1',
+      private_repo_url: `file:///x/old${i}.git`,
+      report_url: `reports/old-${i}/report.html`,
+      scanned_at: '2026-01-01T00:00:00Z',
+      execution_id: 'e',
+      reason: '',
+      dependencies: 'requests >=2'
+    });
   }
   const fs = require('node:fs');
-  fs.writeFileSync(path.join(clone, common.REQUESTS_FILE), common.appendRows('', common.REQUEST_COLUMNS, requests));
-  fs.writeFileSync(path.join(clone, common.RESULTS_FILE), common.appendRows('', common.RESULT_COLUMNS, results));
-  execFileSync('git', ['commit', '--quiet', '-am', 'seed 1000 rows'], { cwd: clone, env: { ...process.env, ...id } });
+  fs.writeFileSync(
+    path.join(clone, common.REQUESTS_FILE),
+    common.appendRows('', common.REQUEST_COLUMNS, requests)
+  );
+  fs.writeFileSync(
+    path.join(clone, common.RESULTS_FILE),
+    common.appendRows('', common.RESULT_COLUMNS, results)
+  );
+  execFileSync('git', ['commit', '--quiet', '-am', 'seed 1000 rows'], {
+    cwd: clone,
+    env: { ...process.env, ...id }
+  });
   execFileSync('git', ['push', '--quiet', 'origin', 'main'], { cwd: clone });
 }
 
 async function timeOne(ws, repo, n) {
-  await helpers.addRequests(ws, [helpers.requestRow({ request_id: `new-${n}`, package_name: 'statlite', repo_url: repo.url })]);
+  await helpers.addRequests(ws, [
+    helpers.requestRow({ request_id: `new-${n}`, package_name: 'statlite', repo_url: repo.url })
+  ]);
   const t0 = process.hrtime.bigint();
-  const manifest = await runner.runOnce({ mode: 'local', workspace: ws.root, write: () => undefined });
+  const manifest = await runner.runOnce({
+    mode: 'local',
+    workspace: ws.root,
+    write: () => undefined
+  });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (manifest.items.length !== 1) throw new Error(`expected 1 pending request, got ${manifest.items.length}`);
+  if (manifest.items.length !== 1)
+    throw new Error(`expected 1 pending request, got ${manifest.items.length}`);
   return ms;
 }
 
@@ -53,8 +97,14 @@ async function timeOne(ws, repo, n) {
   const empty = await helpers.makeWorkspace(bin ? { scannerBinDir: bin } : {});
   const full = await helpers.makeWorkspace(bin ? { scannerBinDir: bin } : {});
   await seedHistory(full, 1000);
-  const repoE = await helpers.makeRepo(path.join(empty.sourcesDir, 'statlite'), helpers.cleanPackageFiles('statlite'));
-  const repoF = await helpers.makeRepo(path.join(full.sourcesDir, 'statlite'), helpers.cleanPackageFiles('statlite'));
+  const repoE = await helpers.makeRepo(
+    path.join(empty.sourcesDir, 'statlite'),
+    helpers.cleanPackageFiles('statlite')
+  );
+  const repoF = await helpers.makeRepo(
+    path.join(full.sourcesDir, 'statlite'),
+    helpers.cleanPackageFiles('statlite')
+  );
   // Warm-up (file cache, scanner startup), then alternate to spread machine noise.
   await timeOne(empty, repoE, 'warm');
   const e = [];
@@ -66,6 +116,22 @@ async function timeOne(ws, repo, n) {
   const me = median(e);
   const mf = median(f);
   const ratio = mf / me;
-  console.log(JSON.stringify({ benchmark: 'history', scanners: fake ? 'stand-ins' : 'semgrep+bandit', reps, emptyMs: e.map(Math.round), fullMs: f.map(Math.round), medianEmptyMs: Math.round(me), median1000Ms: Math.round(mf), ratio: Number(ratio.toFixed(3)), target: 1.1, pass: ratio <= 1.1 }));
+  console.log(
+    JSON.stringify({
+      benchmark: 'history',
+      scanners: fake ? 'stand-ins' : 'semgrep+bandit',
+      reps,
+      emptyMs: e.map(Math.round),
+      fullMs: f.map(Math.round),
+      medianEmptyMs: Math.round(me),
+      median1000Ms: Math.round(mf),
+      ratio: Number(ratio.toFixed(3)),
+      target: 1.1,
+      pass: ratio <= 1.1
+    })
+  );
   process.exit(ratio <= 1.1 ? 0 : 1);
-})().catch(error => { console.error(error); process.exit(2); });
+})().catch(error => {
+  console.error(error);
+  process.exit(2);
+});

@@ -29,8 +29,12 @@ function wcLines(dir, exts) {
   // wc -l on every file (in batches), summing the per-file counts.
   let total = 0;
   for (let i = 0; i < files.length; i += 500) {
-    const out = execFileSync('wc', ['-l', ...files.slice(i, i + 500)], { encoding: 'utf8' }).trim().split('\n');
-    total += out.filter(l => !/ total$/.test(l)).reduce((n, l) => n + Number(l.trim().split(/\s+/)[0]), 0);
+    const out = execFileSync('wc', ['-l', ...files.slice(i, i + 500)], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
+    total += out
+      .filter(l => !/ total$/.test(l))
+      .reduce((n, l) => n + Number(l.trim().split(/\s+/)[0]), 0);
   }
   return { files: files.length, lines: total };
 }
@@ -41,7 +45,12 @@ function wcLines(dir, exts) {
   const py = wcLines(dir, ['.py']);
   const all = wcLines(dir, ['.py', '.pyi']);
   const { item, ms, scanMs } = await harness.scanAndDecide(dir, { name });
-  const runs = (item.scanners || []).map(s => ({ scanner: s.name, status: s.status, seconds: Number((s.durationMs / 1000).toFixed(1)), findings: s.findings.length }));
+  const runs = (item.scanners || []).map(s => ({
+    scanner: s.name,
+    status: s.status,
+    seconds: Number((s.durationMs / 1000).toFixed(1)),
+    findings: s.findings.length
+  }));
   console.table(runs);
   const result = {
     benchmark: 'large-scan',
@@ -60,4 +69,7 @@ function wcLines(dir, exts) {
   };
   console.log(JSON.stringify(result));
   process.exit(result.pass ? 0 : 1);
-})().catch(error => { console.error(error); process.exit(2); });
+})().catch(error => {
+  console.error(error);
+  process.exit(2);
+});

@@ -24,7 +24,10 @@ function defaultTarget() {
   const py = fs.readdirSync(lib).find(d => d.startsWith('python'));
   const src = path.join(lib, py, 'site-packages', 'rich');
   const dest = tmp('rg-bench-scan-');
-  fs.cpSync(src, path.join(dest, 'rich'), { recursive: true, filter: p => !p.includes('__pycache__') });
+  fs.cpSync(src, path.join(dest, 'rich'), {
+    recursive: true,
+    filter: p => !p.includes('__pycache__')
+  });
   return dest;
 }
 
@@ -36,8 +39,12 @@ function defaultTarget() {
   const time = async names => {
     const t0 = process.hrtime.bigint();
     const runs = await scanners.run.runScanners(names, known, options());
-    for (const r of runs) if (r.status !== 'ok') throw new Error(`${r.name}: ${r.status} ${r.message ?? ''}`);
-    return { ms: Number(process.hrtime.bigint() - t0) / 1e6, findings: runs.map(r => `${r.name}:${r.findings.length}`) };
+    for (const r of runs)
+      if (r.status !== 'ok') throw new Error(`${r.name}: ${r.status} ${r.message ?? ''}`);
+    return {
+      ms: Number(process.hrtime.bigint() - t0) / 1e6,
+      findings: runs.map(r => `${r.name}:${r.findings.length}`)
+    };
   };
   await time(['semgrep']); // warm-up
   const alone = { semgrep: [], bandit: [] };
@@ -52,6 +59,22 @@ function defaultTarget() {
   }
   const slowest = Math.max(median(alone.semgrep), median(alone.bandit));
   const ratio = median(both) / slowest;
-  console.log(JSON.stringify({ benchmark: 'scan-parallel', target, reps, semgrepAloneMs: Math.round(median(alone.semgrep)), banditAloneMs: Math.round(median(alone.bandit)), bothParallelMs: Math.round(median(both)), ratioToSlowest: Number(ratio.toFixed(3)), target_ratio: 1.3, pass: ratio <= 1.3, findings }));
+  console.log(
+    JSON.stringify({
+      benchmark: 'scan-parallel',
+      target,
+      reps,
+      semgrepAloneMs: Math.round(median(alone.semgrep)),
+      banditAloneMs: Math.round(median(alone.bandit)),
+      bothParallelMs: Math.round(median(both)),
+      ratioToSlowest: Number(ratio.toFixed(3)),
+      target_ratio: 1.3,
+      pass: ratio <= 1.3,
+      findings
+    })
+  );
   process.exit(ratio <= 1.3 ? 0 : 1);
-})().catch(error => { console.error(error); process.exit(2); });
+})().catch(error => {
+  console.error(error);
+  process.exit(2);
+});

@@ -26,12 +26,17 @@ export interface RepoGuardStacks {
 }
 
 /** Builds every stack of the app, in dependency order, and registers cdk-nag. */
-export function buildRepoGuardApp(app: App, config: RepoGuardConfig, overrides: AppOverrides = {}): RepoGuardStacks {
+export function buildRepoGuardApp(
+  app: App,
+  config: RepoGuardConfig,
+  overrides: AppOverrides = {}
+): RepoGuardStacks {
   const { prefix } = config;
   const logRetention = config.logRetentionDays as logs.RetentionDays;
-  const otherAccounts = [config.pipeline.account, ...(config.enableStudio ? [config.studio.account] : [])].filter(
-    (a): a is string => a !== undefined && a !== config.network.account
-  );
+  const otherAccounts = [
+    config.pipeline.account,
+    ...(config.enableStudio ? [config.studio.account] : [])
+  ].filter((a): a is string => a !== undefined && a !== config.network.account);
 
   const network = new NetworkStack(app, 'RepoGuardNetwork', {
     env: envOf(config.network),
@@ -41,7 +46,7 @@ export function buildRepoGuardApp(app: App, config: RepoGuardConfig, overrides: 
     availabilityZones: config.availabilityZones,
     logRetention,
     shareWithAccounts: [...new Set(otherAccounts)],
-    studioEndpoints: config.enableStudio,
+    studioEndpoints: config.enableStudio
   });
 
   const notification = new NotificationStack(app, 'RepoGuardNotification', {
@@ -50,14 +55,17 @@ export function buildRepoGuardApp(app: App, config: RepoGuardConfig, overrides: 
     prefix,
     identity: config.sesIdentity,
     mailFrom: config.mailFrom,
-    pipelineAccount: sameAccount(config.notification, config.pipeline) ? undefined : config.pipeline.account,
+    pipelineAccount: sameAccount(config.notification, config.pipeline)
+      ? undefined
+      : config.pipeline.account
   });
 
   // The pipeline uses the egress VPC directly in the same account, or the VPC shared with it through RAM.
   const pipelineVpc = sameAccount(config.network, config.pipeline) ? undefined : config.sharedVpc;
   const pipeline = new PipelineStack(app, 'RepoGuardPipeline', {
     env: envOf(config.pipeline),
-    description: 'RepoGuard: KMS key, artifact and report buckets, GitHub token, CodePipeline V2 with CodeBuild stages, alerts',
+    description:
+      'RepoGuard: KMS key, artifact and report buckets, GitHub token, CodePipeline V2 with CodeBuild stages, alerts',
     prefix,
     network: vpcSource(network, pipelineVpc),
     buildImage: overrides.buildImage ?? registryImage(config),
@@ -76,11 +84,14 @@ export function buildRepoGuardApp(app: App, config: RepoGuardConfig, overrides: 
       mailFrom: config.mailFrom,
       senderRoleArn: notification.senderRole
         ? `arn:${notification.partition}:iam::${config.notification.account}:role/${prefix}-mail-sender`
-        : undefined,
+        : undefined
     },
     logRetention,
     alertEmail: config.alertEmail,
-    studioAccount: config.enableStudio && !sameAccount(config.studio, config.pipeline) ? config.studio.account : undefined,
+    studioAccount:
+      config.enableStudio && !sameAccount(config.studio, config.pipeline)
+        ? config.studio.account
+        : undefined
   });
   pipeline.addStackDependency(notification, 'the finish stage sends through the SES identity');
 
@@ -90,20 +101,29 @@ export function buildRepoGuardApp(app: App, config: RepoGuardConfig, overrides: 
     const pipelineArn = `arn:${pipeline.partition}:codepipeline:${config.pipeline.region ?? pipeline.region}:${config.pipeline.account ?? pipeline.account}:${pipeline.pipelineName}`;
     studio = new StudioStack(app, 'RepoGuardStudio', {
       env: envOf(config.studio),
-      description: 'RepoGuard: VPC-only SageMaker Studio domain with the RepoGuard lifecycle configuration',
+      description:
+        'RepoGuard: VPC-only SageMaker Studio domain with the RepoGuard lifecycle configuration',
       prefix,
-      network: vpcSource(network, sameAccount(config.network, config.studio) ? undefined : config.sharedVpc),
+      network: vpcSource(
+        network,
+        sameAccount(config.network, config.studio) ? undefined : config.sharedVpc
+      ),
       pipeline: crossAccount
         ? {
             kind: 'cross-account',
             pipelineArn,
             readerRoleArn: `arn:${pipeline.partition}:iam::${config.pipeline.account}:role/${prefix}-panel-reader`,
-            tokenSecretArn: pipeline.tokenSecret.secretArn,
+            tokenSecretArn: pipeline.tokenSecret.secretArn
           }
-        : { kind: 'direct', pipelineArn, tokenSecretArn: pipeline.tokenSecret.secretArn, tokenKeyArn: pipeline.key.keyArn },
+        : {
+            kind: 'direct',
+            pipelineArn,
+            tokenSecretArn: pipeline.tokenSecret.secretArn,
+            tokenKeyArn: pipeline.key.keyArn
+          },
       pipelineName: pipeline.pipelineName,
       pipelineRegion: config.pipeline.region ?? pipeline.region,
-      installSpec: config.studioInstallSpec,
+      installSpec: config.studioInstallSpec
     });
     studio.addStackDependency(pipeline, 'the execution role reads the pipeline and its token');
   }
@@ -115,7 +135,9 @@ export function buildRepoGuardApp(app: App, config: RepoGuardConfig, overrides: 
 }
 
 function registryImage(config: RepoGuardConfig): codebuild.IBuildImage | undefined {
-  return config.scannerImageUri ? codebuild.LinuxBuildImage.fromDockerRegistry(config.scannerImageUri) : undefined;
+  return config.scannerImageUri
+    ? codebuild.LinuxBuildImage.fromDockerRegistry(config.scannerImageUri)
+    : undefined;
 }
 
 /** The egress VPC as a prop in the network's account; the RAM-shared VPC's ids elsewhere. */

@@ -6,10 +6,19 @@ import type { IConstruct } from 'constructs';
  * `Metadata.checkov.skip` from the template.
  */
 export function skipCheckov(construct: IConstruct, skips: Array<[string, string]>): void {
-  const resource = (construct.node.defaultChild ?? construct) as { addMetadata?: (k: string, v: unknown) => void; getMetadata?: (k: string) => unknown };
+  const resource = (construct.node.defaultChild ?? construct) as {
+    addMetadata?: (k: string, v: unknown) => void;
+    getMetadata?: (k: string) => unknown;
+  };
   if (!resource.addMetadata || !resource.getMetadata) {
     throw new Error(`skipCheckov: ${construct.node.path} has no CloudFormation resource`);
   }
-  const existing = (resource.getMetadata('checkov') as { skip?: Array<{ id: string; comment: string }> } | undefined)?.skip ?? [];
-  resource.addMetadata('checkov', { skip: [...existing, ...skips.map(([id, comment]) => ({ id, comment }))] });
+  const existing =
+    (
+      resource.getMetadata('checkov') as
+        { skip?: Array<{ id: string; comment: string }> } | undefined
+    )?.skip ?? [];
+  resource.addMetadata('checkov', {
+    skip: [...existing, ...skips.map(([id, comment]) => ({ id, comment }))]
+  });
 }

@@ -79,7 +79,10 @@ export interface SharedVpcConfig {
 }
 
 /** Retention values that CloudWatch Logs accepts. */
-const VALID_RETENTION = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const VALID_RETENTION = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+  3653
+];
 
 /** Example defaults, used when a key is absent from the context. */
 export const DEFAULTS = {
@@ -95,7 +98,7 @@ export const DEFAULTS = {
   mailFrom: 'repoguard@example.com',
   logRetentionDays: 90,
   enableStudio: false,
-  studioInstallSpec: 'repoguard==0.1.0',
+  studioInstallSpec: 'repoguard==0.1.0'
 } as const;
 
 /** Raised on an invalid context value, naming the key. */
@@ -159,7 +162,9 @@ export function loadConfig(node: Pick<Node, 'tryGetContext'>): RepoGuardConfig {
   }
   const logRetentionDays = Number(str(get, 'logRetentionDays') ?? DEFAULTS.logRetentionDays);
   if (!VALID_RETENTION.includes(logRetentionDays)) {
-    throw new ConfigError(`context "logRetentionDays" must be one of ${VALID_RETENTION.join(', ')}`);
+    throw new ConfigError(
+      `context "logRetentionDays" must be one of ${VALID_RETENTION.join(', ')}`
+    );
   }
   const requestRepo = str(get, 'requestRepo') ?? DEFAULTS.requestRepo;
   if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(requestRepo)) {
@@ -167,10 +172,17 @@ export function loadConfig(node: Pick<Node, 'tryGetContext'>): RepoGuardConfig {
   }
   const mailFrom = str(get, 'mailFrom') ?? DEFAULTS.mailFrom;
   const sesIdentity = str(get, 'sesIdentity') ?? DEFAULTS.sesIdentity;
-  if (!/^[^@\s]+@[^@\s]+$/.test(mailFrom)) throw new ConfigError('context "mailFrom" must be an email address');
+  if (!/^[^@\s]+@[^@\s]+$/.test(mailFrom))
+    throw new ConfigError('context "mailFrom" must be an email address');
   const identityDomain = sesIdentity.includes('@') ? undefined : sesIdentity.toLowerCase();
-  if (identityDomain ? !mailFrom.toLowerCase().endsWith(`@${identityDomain}`) : mailFrom.toLowerCase() !== sesIdentity.toLowerCase()) {
-    throw new ConfigError('context "mailFrom" must belong to "sesIdentity" (the address itself, or an address of the domain)');
+  if (
+    identityDomain
+      ? !mailFrom.toLowerCase().endsWith(`@${identityDomain}`)
+      : mailFrom.toLowerCase() !== sesIdentity.toLowerCase()
+  ) {
+    throw new ConfigError(
+      'context "mailFrom" must belong to "sesIdentity" (the address itself, or an address of the domain)'
+    );
   }
 
   let sharedVpc: SharedVpcConfig | undefined;
@@ -179,9 +191,16 @@ export function loadConfig(node: Pick<Node, 'tryGetContext'>): RepoGuardConfig {
     const privateSubnetIds = list(get, 'sharedPrivateSubnetIds') ?? [];
     const azs = list(get, 'sharedAvailabilityZones') ?? [];
     if (privateSubnetIds.length === 0 || privateSubnetIds.length !== azs.length) {
-      throw new ConfigError('"sharedPrivateSubnetIds" and "sharedAvailabilityZones" must list one zone per subnet');
+      throw new ConfigError(
+        '"sharedPrivateSubnetIds" and "sharedAvailabilityZones" must list one zone per subnet'
+      );
     }
-    sharedVpc = { vpcId: sharedVpcId, privateSubnetIds, availabilityZones: azs, vpcCidr: str(get, 'sharedVpcCidr') ?? DEFAULTS.vpcCidr };
+    sharedVpc = {
+      vpcId: sharedVpcId,
+      privateSubnetIds,
+      availabilityZones: azs,
+      vpcCidr: str(get, 'sharedVpcCidr') ?? DEFAULTS.vpcCidr
+    };
   }
 
   const config: RepoGuardConfig = {
@@ -191,7 +210,8 @@ export function loadConfig(node: Pick<Node, 'tryGetContext'>): RepoGuardConfig {
     notification,
     studio,
     availabilityZones:
-      list(get, 'availabilityZones') ?? (network.region ? [`${network.region}a`, `${network.region}b`] : undefined),
+      list(get, 'availabilityZones') ??
+      (network.region ? [`${network.region}a`, `${network.region}b`] : undefined),
     vpcCidr: str(get, 'vpcCidr') ?? DEFAULTS.vpcCidr,
     sharedVpc,
     githubOrg: str(get, 'githubOrg') ?? DEFAULTS.githubOrg,
@@ -208,12 +228,18 @@ export function loadConfig(node: Pick<Node, 'tryGetContext'>): RepoGuardConfig {
     alertEmail: str(get, 'alertEmail'),
     logRetentionDays,
     enableStudio: bool(get, 'enableStudio', DEFAULTS.enableStudio),
-    studioInstallSpec: str(get, 'studioInstallSpec') ?? DEFAULTS.studioInstallSpec,
+    studioInstallSpec: str(get, 'studioInstallSpec') ?? DEFAULTS.studioInstallSpec
   };
 
-  const explicit = [config.network, config.notification, ...(config.enableStudio ? [config.studio] : [])].some(p => p.account);
+  const explicit = [
+    config.network,
+    config.notification,
+    ...(config.enableStudio ? [config.studio] : [])
+  ].some(p => p.account);
   if (explicit && !config.pipeline.account) {
-    throw new ConfigError('give "pipelineAccount" when any other stack has an explicit account (cross-account roles name it)');
+    throw new ConfigError(
+      'give "pipelineAccount" when any other stack has an explicit account (cross-account roles name it)'
+    );
   }
   if (!sameAccount(config.network, config.pipeline) && !config.sharedVpc) {
     throw new ConfigError(
@@ -222,7 +248,9 @@ export function loadConfig(node: Pick<Node, 'tryGetContext'>): RepoGuardConfig {
     );
   }
   if (config.pipeline.region !== config.network.region) {
-    throw new ConfigError('"pipelineRegion" must equal "networkRegion": CodeBuild runs in the egress VPC');
+    throw new ConfigError(
+      '"pipelineRegion" must equal "networkRegion": CodeBuild runs in the egress VPC'
+    );
   }
   return config;
 }

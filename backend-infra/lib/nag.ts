@@ -24,25 +24,35 @@ const ACCOUNT = '(?:<AWS::AccountId>|\\d{12})';
 /** Reasons shared by every pipeline policy. */
 export const GRANT_WILDCARDS: WildcardReason[] = [
   {
-    pattern: /^Action::(s3:(GetObject\*|GetBucket\*|List\*|DeleteObject\*|Abort\*)|kms:(GenerateDataKey\*|ReEncrypt\*|Encrypt\*|Decrypt\*|Describe\*))$/,
-    reason: 'Action groups of CDK grants (bucket read/write, key use); every such statement names only this stack\'s own bucket or key.',
+    pattern:
+      /^Action::(s3:(GetObject\*|GetBucket\*|List\*|DeleteObject\*|Abort\*)|kms:(GenerateDataKey\*|ReEncrypt\*|Encrypt\*|Decrypt\*|Describe\*))$/,
+    reason:
+      "Action groups of CDK grants (bucket read/write, key use); every such statement names only this stack's own bucket or key."
   },
   {
     pattern: /^Resource::<Store(Artifacts|Reports)[0-9A-F]{8}\.Arn>\/\*$/,
-    reason: 'Objects of this pipeline\'s own artifact or report bucket; object keys are per execution and cannot be listed ahead.',
+    reason:
+      "Objects of this pipeline's own artifact or report bucket; object keys are per execution and cannot be listed ahead."
   },
   {
-    pattern: new RegExp(`^Resource::arn:${PARTITION}:logs:${REGION}:${ACCOUNT}:log-group:\\/aws\\/codebuild\\/<[A-Za-z0-9]+>:\\*$`),
-    reason: 'CodeBuild\'s default log stream permission, limited to this project\'s own log group.',
+    pattern: new RegExp(
+      `^Resource::arn:${PARTITION}:logs:${REGION}:${ACCOUNT}:log-group:\\/aws\\/codebuild\\/<[A-Za-z0-9]+>:\\*$`
+    ),
+    reason: "CodeBuild's default log stream permission, limited to this project's own log group."
   },
   {
-    pattern: new RegExp(`^Resource::arn:${PARTITION}:codebuild:${REGION}:${ACCOUNT}:report-group\\/<[A-Za-z0-9]+>-\\*$`),
-    reason: 'CodeBuild\'s test-report permission, limited to report groups named after this project.',
+    pattern: new RegExp(
+      `^Resource::arn:${PARTITION}:codebuild:${REGION}:${ACCOUNT}:report-group\\/<[A-Za-z0-9]+>-\\*$`
+    ),
+    reason: "CodeBuild's test-report permission, limited to report groups named after this project."
   },
   {
-    pattern: new RegExp(`^Resource::arn:${PARTITION}:ec2:${REGION}:${ACCOUNT}:network-interface\\/\\*$`),
-    reason: 'VPC-attached CodeBuild creates ENIs with generated ids; the permission is conditioned on our subnets and the CodeBuild service.',
-  },
+    pattern: new RegExp(
+      `^Resource::arn:${PARTITION}:ec2:${REGION}:${ACCOUNT}:network-interface\\/\\*$`
+    ),
+    reason:
+      'VPC-attached CodeBuild creates ENIs with generated ids; the permission is conditioned on our subnets and the CodeBuild service.'
+  }
 ];
 
 /** `Resource::*` is acceptable only for actions that support no resource-level permission. */
@@ -54,7 +64,7 @@ const RESOURCE_STAR_ONLY_FOR = new Set([
   'ec2:DescribeSubnets',
   'ec2:DescribeSecurityGroups',
   'ec2:DescribeVpcs',
-  'ecr:GetAuthorizationToken',
+  'ecr:GetAuthorizationToken'
 ]);
 
 /** Acknowledges the known wildcards of every IAM policy under `scope`. */
@@ -66,11 +76,14 @@ export function acknowledgeKnownWildcards(scope: IConstruct, extra: WildcardReas
     for (const finding of wildcardFindings(documents)) {
       const match = known.find(k => k.pattern.test(finding));
       if (match) {
-        Validations.of(node).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason: match.reason });
+        Validations.of(node).acknowledge({
+          id: `AwsSolutions-IAM5[${finding}]`,
+          reason: match.reason
+        });
       } else if (finding === 'Resource::*' && starActionsAreUnscopable(documents)) {
         Validations.of(node).acknowledge({
           id: 'AwsSolutions-IAM5[Resource::*]',
-          reason: `Only actions without resource-level permissions use "*": ${[...RESOURCE_STAR_ONLY_FOR].join(', ')}.`,
+          reason: `Only actions without resource-level permissions use "*": ${[...RESOURCE_STAR_ONLY_FOR].join(', ')}.`
         });
       }
     }
@@ -93,7 +106,8 @@ function wildcardFindings(documents: any[]): Set<string> {
   for (const doc of documents) {
     for (const st of doc?.Statement ?? []) {
       if (st.Effect !== 'Allow') continue;
-      for (const action of asArray<string>(st.Action)) if (action.includes('*')) findings.add(`Action::${action}`);
+      for (const action of asArray<string>(st.Action))
+        if (action.includes('*')) findings.add(`Action::${action}`);
       for (const resource of asArray(st.Resource)) {
         const flat = flattenCfnReference(resource);
         if (flat.includes('*')) findings.add(`Resource::${flat}`);

@@ -11,17 +11,21 @@ describe('loadConfig', () => {
       requestFile: 'external-package-request.csv',
       enableStudio: false,
       logRetentionDays: 90,
-      network: { account: undefined, region: undefined },
+      network: { account: undefined, region: undefined }
     });
     expect(config.availabilityZones).toBeUndefined();
   });
 
   test('a region without zones gets <region>a and <region>b (no AZ lookup)', () => {
-    expect(loadConfig(ctx({ networkRegion: 'eu-west-1', pipelineRegion: 'eu-west-1' })).availabilityZones).toEqual(['eu-west-1a', 'eu-west-1b']);
+    expect(
+      loadConfig(ctx({ networkRegion: 'eu-west-1', pipelineRegion: 'eu-west-1' })).availabilityZones
+    ).toEqual(['eu-west-1a', 'eu-west-1b']);
   });
 
   test('CLI strings are parsed (booleans, lists, numbers)', () => {
-    const config = loadConfig(ctx({ enableStudio: 'true', availabilityZones: 'x-1a, x-1b', logRetentionDays: '30' }));
+    const config = loadConfig(
+      ctx({ enableStudio: 'true', availabilityZones: 'x-1a, x-1b', logRetentionDays: '30' })
+    );
     expect(config.enableStudio).toBe(true);
     expect(config.availabilityZones).toEqual(['x-1a', 'x-1b']);
     expect(config.logRetentionDays).toBe(30);
@@ -35,7 +39,7 @@ describe('loadConfig', () => {
     [{ requestRepo: 'no-slash' }, /owner\/name/],
     [{ pipelineAccount: '222222222222' }, /sharedVpcId/],
     [{ networkRegion: 'eu-west-1', pipelineRegion: 'us-east-1' }, /must equal/],
-    [{ notificationAccount: '333333333333' }, /pipelineAccount/],
+    [{ notificationAccount: '333333333333' }, /pipelineAccount/]
   ])('rejects %j', (values, message) => {
     expect(() => loadConfig(ctx(values))).toThrow(ConfigError);
     expect(() => loadConfig(ctx(values))).toThrow(message);

@@ -9,7 +9,9 @@ import { loadConfig } from '../lib/config';
 
 /** The feature flags and context of cdk.json, so tests synthesize what `cdk synth` does. */
 export function cdkJsonContext(): Record<string, unknown> {
-  const cdkJson = JSON.parse(readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
+  const cdkJson = JSON.parse(readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
   return cdkJson.context ?? {};
 }
 
@@ -25,17 +27,25 @@ export interface Built {
  * Builds the whole app. By default the stack's own ECR repository provides the
  * image (a reference only, nothing is built); `injectImage` passes a registry image.
  */
-export function buildApp(context: Record<string, unknown> = {}, options: { injectImage?: boolean; nag?: boolean } = {}): Built {
+export function buildApp(
+  context: Record<string, unknown> = {},
+  options: { injectImage?: boolean; nag?: boolean } = {}
+): Built {
   const app = new App({ context: { ...cdkJsonContext(), ...context }, analyticsReporting: false });
   const stacks = buildRepoGuardApp(app, loadConfig(app.node), {
-    buildImage: options.injectImage ? codebuild.LinuxBuildImage.fromDockerRegistry(TEST_IMAGE) : undefined,
-    nag: options.nag ?? false,
+    buildImage: options.injectImage
+      ? codebuild.LinuxBuildImage.fromDockerRegistry(TEST_IMAGE)
+      : undefined,
+    nag: options.nag ?? false
   });
   return { app, stacks };
 }
 
 /** Every resource of a type, as [logicalId, resource] pairs. */
-export function resourcesOf(template: Template, type: string): Array<[string, { Properties?: Record<string, any> }]> {
+export function resourcesOf(
+  template: Template,
+  type: string
+): Array<[string, { Properties?: Record<string, any> }]> {
   return Object.entries(template.findResources(type));
 }
 
@@ -44,17 +54,22 @@ export function statementsOfRole(template: Template, roleLogicalId: string): any
   const statements: any[] = [];
   for (const [, policy] of resourcesOf(template, 'AWS::IAM::Policy')) {
     const roles = (policy.Properties?.Roles ?? []) as any[];
-    if (roles.some(r => r?.Ref === roleLogicalId)) statements.push(...policy.Properties!.PolicyDocument.Statement);
+    if (roles.some(r => r?.Ref === roleLogicalId))
+      statements.push(...policy.Properties!.PolicyDocument.Statement);
   }
   const role = template.findResources('AWS::IAM::Role')[roleLogicalId];
-  for (const inline of role?.Properties?.Policies ?? []) statements.push(...inline.PolicyDocument.Statement);
+  for (const inline of role?.Properties?.Policies ?? [])
+    statements.push(...inline.PolicyDocument.Statement);
   return statements;
 }
 
 /** The logical id of the single resource of a type whose path-derived id starts with a prefix. */
 export function logicalIdStartingWith(template: Template, type: string, prefix: string): string {
   const ids = Object.keys(template.findResources(type)).filter(id => id.startsWith(prefix));
-  if (ids.length !== 1) throw new Error(`expected one ${type} starting with ${prefix}, found ${ids.join(', ') || 'none'}`);
+  if (ids.length !== 1)
+    throw new Error(
+      `expected one ${type} starting with ${prefix}, found ${ids.join(', ') || 'none'}`
+    );
   return ids[0];
 }
 
@@ -75,5 +90,5 @@ export const MULTI_ACCOUNT = {
   enableStudio: true,
   sharedVpcId: 'vpc-0123456789abcdef0',
   sharedPrivateSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0bbbbbbbbbbbbbbb2',
-  sharedAvailabilityZones: 'eu-west-1a,eu-west-1b',
+  sharedAvailabilityZones: 'eu-west-1a,eu-west-1b'
 };

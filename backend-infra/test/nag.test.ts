@@ -7,7 +7,9 @@ import { buildApp, MULTI_ACCOUNT } from './helpers';
 function findings(app: App): string[] {
   app.synth();
   const report = new AwsSolutionsChecks().validateScope(app);
-  return report.violations.flatMap(v => v.violatingResources.map(r => `${v.ruleName} @ ${r.constructPath}`));
+  return report.violations.flatMap(v =>
+    v.violatingResources.map(r => `${v.ruleName} @ ${r.constructPath}`)
+  );
 }
 
 describe('cdk-nag AwsSolutions', () => {
@@ -16,7 +18,11 @@ describe('cdk-nag AwsSolutions', () => {
   });
 
   test('webhook trigger, Studio enabled, alerts by mail: no unsuppressed finding', () => {
-    const { app } = buildApp({ trigger: 'webhook', enableStudio: true, alertEmail: 'infosec@example.com' });
+    const { app } = buildApp({
+      trigger: 'webhook',
+      enableStudio: true,
+      alertEmail: 'infosec@example.com'
+    });
     expect(findings(app)).toEqual([]);
   });
 
@@ -38,12 +44,17 @@ describe('acknowledgements and skips carry reasons', () => {
     for (const node of app.node.findAll()) {
       for (const entry of node.node.metadata) {
         if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
-        for (const [id, reason] of Object.entries(entry.data as Record<string, unknown>)) acks.push([node.node.path, id, reason]);
+        for (const [id, reason] of Object.entries(entry.data as Record<string, unknown>))
+          acks.push([node.node.path, id, reason]);
       }
     }
     expect(acks.length).toBeGreaterThan(0);
     for (const [path, id, reason] of acks) {
-      expect({ path, id, reason: typeof reason === 'string' && reason.length >= 20 ? 'ok' : reason }).toEqual({ path, id, reason: 'ok' });
+      expect({
+        path,
+        id,
+        reason: typeof reason === 'string' && reason.length >= 20 ? 'ok' : reason
+      }).toEqual({ path, id, reason: 'ok' });
     }
   });
 
@@ -51,7 +62,9 @@ describe('acknowledgements and skips carry reasons', () => {
     const skips = app.node
       .findAll()
       .filter(Stack.isStack)
-      .flatMap(stack => Object.values(Template.fromStack(stack).toJSON().Resources as Record<string, any>))
+      .flatMap(stack =>
+        Object.values(Template.fromStack(stack).toJSON().Resources as Record<string, any>)
+      )
       .flatMap(resource => resource.Metadata?.checkov?.skip ?? []);
     expect(skips.length).toBeGreaterThan(0);
     for (const skip of skips) {

@@ -12,7 +12,11 @@ describe('NotificationStack', () => {
     template.hasResourceProperties('AWS::SES::EmailIdentity', {
       EmailIdentity: 'example.com',
       DkimAttributes: { SigningEnabled: true },
-      ConfigurationSetAttributes: { ConfigurationSetName: { Ref: logicalIdStartingWith(template, 'AWS::SES::ConfigurationSet', 'MailConfigurationSet') } },
+      ConfigurationSetAttributes: {
+        ConfigurationSetName: {
+          Ref: logicalIdStartingWith(template, 'AWS::SES::ConfigurationSet', 'MailConfigurationSet')
+        }
+      }
     });
   });
 
@@ -22,7 +26,7 @@ describe('NotificationStack', () => {
       DeliveryOptions: { TlsPolicy: 'REQUIRE' },
       ReputationOptions: { ReputationMetricsEnabled: true },
       SendingOptions: { SendingEnabled: true },
-      SuppressionOptions: { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] },
+      SuppressionOptions: { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] }
     });
   });
 
@@ -31,7 +35,10 @@ describe('NotificationStack', () => {
   });
 
   test('an address identity when sesIdentity is an address', () => {
-    const t = Template.fromStack(buildApp({ sesIdentity: 'repoguard@example.org', mailFrom: 'repoguard@example.org' }).stacks.notification);
+    const t = Template.fromStack(
+      buildApp({ sesIdentity: 'repoguard@example.org', mailFrom: 'repoguard@example.org' }).stacks
+        .notification
+    );
     t.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'repoguard@example.org' });
   });
 });
@@ -47,7 +54,7 @@ describe('NotificationStack in its own account', () => {
         notificationAccount: '333333333333',
         networkRegion: 'eu-west-1',
         pipelineRegion: 'eu-west-1',
-        notificationRegion: 'eu-west-1',
+        notificationRegion: 'eu-west-1'
       },
       { injectImage: true }
     );
@@ -63,10 +70,14 @@ describe('NotificationStack in its own account', () => {
           Match.objectLike({
             Action: 'sts:AssumeRole',
             Principal: { AWS: 'arn:aws:iam::222222222222:root' },
-            Condition: { ArnEquals: { 'aws:PrincipalArn': 'arn:aws:iam::222222222222:role/repoguard-finish-stage' } },
-          }),
-        ],
-      },
+            Condition: {
+              ArnEquals: {
+                'aws:PrincipalArn': 'arn:aws:iam::222222222222:role/repoguard-finish-stage'
+              }
+            }
+          })
+        ]
+      }
     });
   });
 
@@ -76,8 +87,8 @@ describe('NotificationStack in its own account', () => {
     expect(statements).toEqual([
       expect.objectContaining({
         Action: ['ses:SendEmail', 'ses:SendRawEmail'],
-        Condition: { StringEquals: { 'ses:FromAddress': 'repoguard@example.com' } },
-      }),
+        Condition: { StringEquals: { 'ses:FromAddress': 'repoguard@example.com' } }
+      })
     ]);
     expect(JSON.stringify(statements[0].Resource)).toContain('333333333333:identity/example.com');
   });
@@ -86,14 +97,23 @@ describe('NotificationStack in its own account', () => {
     const finishRole = logicalIdStartingWith(pipeline, 'AWS::IAM::Role', 'FinishStageRole');
     const statements = statementsOfRole(pipeline, finishRole);
     expect(statements).toContainEqual(
-      expect.objectContaining({ Action: 'sts:AssumeRole', Resource: 'arn:aws:iam::333333333333:role/repoguard-mail-sender' })
+      expect.objectContaining({
+        Action: 'sts:AssumeRole',
+        Resource: 'arn:aws:iam::333333333333:role/repoguard-mail-sender'
+      })
     );
     expect(JSON.stringify(statements)).not.toContain('ses:SendEmail');
     pipeline.hasResourceProperties('AWS::CodeBuild::Project', {
       Name: 'repoguard-finish',
       Environment: Match.objectLike({
-        EnvironmentVariables: Match.arrayWith([{ Name: 'REPOGUARD_SES_ROLE_ARN', Type: 'PLAINTEXT', Value: 'arn:aws:iam::333333333333:role/repoguard-mail-sender' }]),
-      }),
+        EnvironmentVariables: Match.arrayWith([
+          {
+            Name: 'REPOGUARD_SES_ROLE_ARN',
+            Type: 'PLAINTEXT',
+            Value: 'arn:aws:iam::333333333333:role/repoguard-mail-sender'
+          }
+        ])
+      })
     });
   });
 });

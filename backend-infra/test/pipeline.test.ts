@@ -1,6 +1,13 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { UNSCOPABLE_ACTIONS } from '../lib/nag';
-import { asArray, buildApp, logicalIdStartingWith, resourcesOf, statementsOfRole, TEST_IMAGE } from './helpers';
+import {
+  asArray,
+  buildApp,
+  logicalIdStartingWith,
+  resourcesOf,
+  statementsOfRole,
+  TEST_IMAGE
+} from './helpers';
 
 // Given the default app (no context): CodeConnections trigger, the stack's own ECR image
 let template: Template;
@@ -11,8 +18,10 @@ beforeAll(() => {
 });
 
 const STAGES = ['Ingest', 'Scan', 'Finish'] as const;
-const roleId = (stage: string) => logicalIdStartingWith(template, 'AWS::IAM::Role', `${stage}StageRole`);
-const projectId = (stage: string) => logicalIdStartingWith(template, 'AWS::CodeBuild::Project', `${stage}StageProject`);
+const roleId = (stage: string) =>
+  logicalIdStartingWith(template, 'AWS::IAM::Role', `${stage}StageRole`);
+const projectId = (stage: string) =>
+  logicalIdStartingWith(template, 'AWS::CodeBuild::Project', `${stage}StageProject`);
 
 /** Every Ref / Fn::GetAtt target inside a value. */
 function referencedIds(value: unknown, out: string[] = []): string[] {
@@ -33,32 +42,59 @@ describe('PipelineStack: key and storage', () => {
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
   });
 
-  test.each(['StoreArtifacts', 'StoreReports'])('%s: KMS-encrypted with the key, versioned, public access blocked, access-logged', prefix => {
-    const id = logicalIdStartingWith(template, 'AWS::S3::Bucket', prefix);
-    const keyId = logicalIdStartingWith(template, 'AWS::KMS::Key', 'Key');
-    const logsId = logicalIdStartingWith(template, 'AWS::S3::Bucket', 'StoreAccessLogs');
-    expect(template.toJSON().Resources[id].Properties).toMatchObject({
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [keyId, 'Arn'] } } }] },
-      VersioningConfiguration: { Status: 'Enabled' },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-      LoggingConfiguration: { DestinationBucketName: { Ref: logsId } },
-    });
-  });
+  test.each(['StoreArtifacts', 'StoreReports'])(
+    '%s: KMS-encrypted with the key, versioned, public access blocked, access-logged',
+    prefix => {
+      const id = logicalIdStartingWith(template, 'AWS::S3::Bucket', prefix);
+      const keyId = logicalIdStartingWith(template, 'AWS::KMS::Key', 'Key');
+      const logsId = logicalIdStartingWith(template, 'AWS::S3::Bucket', 'StoreAccessLogs');
+      expect(template.toJSON().Resources[id].Properties).toMatchObject({
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [
+            {
+              ServerSideEncryptionByDefault: {
+                SSEAlgorithm: 'aws:kms',
+                KMSMasterKeyID: { 'Fn::GetAtt': [keyId, 'Arn'] }
+              }
+            }
+          ]
+        },
+        VersioningConfiguration: { Status: 'Enabled' },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true
+        },
+        LoggingConfiguration: { DestinationBucketName: { Ref: logsId } }
+      });
+    }
+  );
 
-  test.each(['StoreArtifacts', 'StoreReports', 'StoreAccessLogs'])('%s: TLS-only bucket policy', prefix => {
-    const id = logicalIdStartingWith(template, 'AWS::S3::Bucket', prefix);
-    template.hasResourceProperties('AWS::S3::BucketPolicy', {
-      Bucket: { Ref: id },
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-        ]),
-      },
-    });
-  });
+  test.each(['StoreArtifacts', 'StoreReports', 'StoreAccessLogs'])(
+    '%s: TLS-only bucket policy',
+    prefix => {
+      const id = logicalIdStartingWith(template, 'AWS::S3::Bucket', prefix);
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: id },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 's3:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } }
+            })
+          ])
+        }
+      });
+    }
+  );
 
   test('the GitHub token secret is created, encrypted with the key', () => {
-    template.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'repoguard/github-token', KmsKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'repoguard/github-token',
+      KmsKeyId: Match.anyValue()
+    });
   });
 
   test('the scanner image repository scans on push, has immutable tags and KMS encryption', () => {
@@ -66,7 +102,7 @@ describe('PipelineStack: key and storage', () => {
       RepositoryName: 'repoguard-scanner',
       ImageScanningConfiguration: { ScanOnPush: true },
       ImageTagMutability: 'IMMUTABLE',
-      EncryptionConfiguration: { EncryptionType: 'KMS', KmsKey: Match.anyValue() },
+      EncryptionConfiguration: { EncryptionType: 'KMS', KmsKey: Match.anyValue() }
     });
   });
 });
@@ -77,33 +113,52 @@ describe('PipelineStack: CodeBuild stages', () => {
     expect(sgs).toHaveLength(1);
     const props = sgs[0][1].Properties!;
     expect(props.SecurityGroupIngress).toBeUndefined();
-    expect(props.SecurityGroupEgress).toEqual([{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp: '0.0.0.0/0', Description: expect.any(String) }]);
+    expect(props.SecurityGroupEgress).toEqual([
+      {
+        IpProtocol: 'tcp',
+        FromPort: 443,
+        ToPort: 443,
+        CidrIp: '0.0.0.0/0',
+        Description: expect.any(String)
+      }
+    ]);
     template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
     template.resourceCountIs('AWS::EC2::SecurityGroupEgress', 0);
   });
 
-  test.each(STAGES)('%s runs in the private subnets with the build security group, encrypted, unprivileged', stage => {
-    const sgId = resourcesOf(template, 'AWS::EC2::SecurityGroup')[0][0];
-    template.hasResourceProperties('AWS::CodeBuild::Project', {
-      Name: `repoguard-${stage.toLowerCase()}`,
-      VpcConfig: Match.objectLike({
-        VpcId: Match.objectLike({ 'Fn::ImportValue': Match.stringLikeRegexp('EgressVpc') }),
-        Subnets: [
-          { 'Fn::ImportValue': Match.stringLikeRegexp('PrivateSubnet1') },
-          { 'Fn::ImportValue': Match.stringLikeRegexp('PrivateSubnet2') },
-        ],
-        SecurityGroupIds: [{ 'Fn::GetAtt': [sgId, 'GroupId'] }],
-      }),
-      EncryptionKey: Match.anyValue(),
-      Environment: Match.objectLike({ PrivilegedMode: false, Type: 'LINUX_CONTAINER', ImagePullCredentialsType: 'SERVICE_ROLE' }),
-      LogsConfig: { CloudWatchLogs: { Status: 'ENABLED', GroupName: Match.anyValue() } },
-    });
-  });
+  test.each(STAGES)(
+    '%s runs in the private subnets with the build security group, encrypted, unprivileged',
+    stage => {
+      const sgId = resourcesOf(template, 'AWS::EC2::SecurityGroup')[0][0];
+      template.hasResourceProperties('AWS::CodeBuild::Project', {
+        Name: `repoguard-${stage.toLowerCase()}`,
+        VpcConfig: Match.objectLike({
+          VpcId: Match.objectLike({ 'Fn::ImportValue': Match.stringLikeRegexp('EgressVpc') }),
+          Subnets: [
+            { 'Fn::ImportValue': Match.stringLikeRegexp('PrivateSubnet1') },
+            { 'Fn::ImportValue': Match.stringLikeRegexp('PrivateSubnet2') }
+          ],
+          SecurityGroupIds: [{ 'Fn::GetAtt': [sgId, 'GroupId'] }]
+        }),
+        EncryptionKey: Match.anyValue(),
+        Environment: Match.objectLike({
+          PrivilegedMode: false,
+          Type: 'LINUX_CONTAINER',
+          ImagePullCredentialsType: 'SERVICE_ROLE'
+        }),
+        LogsConfig: { CloudWatchLogs: { Status: 'ENABLED', GroupName: Match.anyValue() } }
+      });
+    }
+  );
 
   test.each([
-    ['Ingest', 'repoguard-pipeline ingest --mode aws --out "$CODEBUILD_SRC_DIR/out/manifest.json"', 'out'],
+    [
+      'Ingest',
+      'repoguard-pipeline ingest --mode aws --out "$CODEBUILD_SRC_DIR/out/manifest.json"',
+      'out'
+    ],
     ['Scan', 'repoguard-pipeline scan --manifest "$CODEBUILD_SRC_DIR/manifest.json"', '.'],
-    ['Finish', 'repoguard-pipeline finish --manifest "$CODEBUILD_SRC_DIR/manifest.json"', undefined],
+    ['Finish', 'repoguard-pipeline finish --manifest "$CODEBUILD_SRC_DIR/manifest.json"', undefined]
   ])('%s runs the stage CLI and passes the manifest on', (stage, command, artifactDir) => {
     const project = template.toJSON().Resources[projectId(stage)].Properties;
     const spec = JSON.parse(project.Source.BuildSpec);
@@ -112,9 +167,16 @@ describe('PipelineStack: CodeBuild stages', () => {
   });
 
   test.each(STAGES)('%s gets the REPOGUARD_* settings as plain-text names and ARNs', stage => {
-    const env = template.toJSON().Resources[projectId(stage)].Properties.Environment.EnvironmentVariables as Array<{ Name: string; Type: string }>;
+    const env = template.toJSON().Resources[projectId(stage)].Properties.Environment
+      .EnvironmentVariables as Array<{ Name: string; Type: string }>;
     expect(env.map(e => e.Name)).toEqual(
-      expect.arrayContaining(['REPOGUARD_GITHUB_ORG', 'REPOGUARD_GITHUB_TOKEN_SECRET_ARN', 'REPOGUARD_REPORT_BUCKET', 'REPOGUARD_MAIL_FROM', 'REPOGUARD_REQUEST_REPO_URL'])
+      expect.arrayContaining([
+        'REPOGUARD_GITHUB_ORG',
+        'REPOGUARD_GITHUB_TOKEN_SECRET_ARN',
+        'REPOGUARD_REPORT_BUCKET',
+        'REPOGUARD_MAIL_FROM',
+        'REPOGUARD_REQUEST_REPO_URL'
+      ])
     );
     expect(env.every(e => e.Type === 'PLAINTEXT')).toBe(true);
   });
@@ -122,40 +184,60 @@ describe('PipelineStack: CodeBuild stages', () => {
   test('each stage logs to its own KMS-encrypted log group with retention', () => {
     for (const stage of STAGES) {
       const logId = logicalIdStartingWith(template, 'AWS::Logs::LogGroup', `${stage}StageLogs`);
-      template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90, KmsKeyId: Match.anyValue() });
-      expect(template.toJSON().Resources[projectId(stage)].Properties.LogsConfig.CloudWatchLogs.GroupName).toEqual({ Ref: logId });
+      template.hasResourceProperties('AWS::Logs::LogGroup', {
+        RetentionInDays: 90,
+        KmsKeyId: Match.anyValue()
+      });
+      expect(
+        template.toJSON().Resources[projectId(stage)].Properties.LogsConfig.CloudWatchLogs.GroupName
+      ).toEqual({ Ref: logId });
     }
   });
 });
 
 describe('PipelineStack: least privilege', () => {
-  test.each(STAGES)('%s role: no "*" action; "*" resources only for unscopable actions; every other resource is this stack\'s own', stage => {
-    const statements = statementsOfRole(template, roleId(stage));
-    expect(statements.length).toBeGreaterThan(0);
-    for (const st of statements) {
-      for (const action of asArray<string>(st.Action)) expect(action).not.toMatch(/^\*$|:\*$/);
-      const resources = asArray<unknown>(st.Resource);
-      if (JSON.stringify(st.Action) === '"ec2:CreateNetworkInterfacePermission"') {
-        // ENIs have generated ids: allowed only in our subnets, only for CodeBuild.
-        expect(st.Condition).toEqual({ StringEquals: { 'ec2:Subnet': expect.any(Array), 'ec2:AuthorizedService': 'codebuild.amazonaws.com' } });
-        continue;
-      }
-      if (resources.includes('*')) {
-        for (const action of asArray<string>(st.Action)) expect(UNSCOPABLE_ACTIONS).toContain(action);
-        continue;
-      }
-      for (const resource of resources) {
-        const refs = referencedIds(resource);
-        const literal = JSON.stringify(resource);
-        // Either a reference to a resource of this template, or an ARN of a RepoGuard SES identity / configuration set.
-        const own = refs.length > 0 && refs.every(id => ownIds.has(id));
-        const ses = /:ses:.*(identity\/example\.com|configuration-set\/repoguard-mail)/.test(literal);
-        if (!own && !ses) throw new Error(`${stage}: statement ${st.Sid ?? ''} names a foreign resource ${literal}`);
+  test.each(STAGES)(
+    '%s role: no "*" action; "*" resources only for unscopable actions; every other resource is this stack\'s own',
+    stage => {
+      const statements = statementsOfRole(template, roleId(stage));
+      expect(statements.length).toBeGreaterThan(0);
+      for (const st of statements) {
+        for (const action of asArray<string>(st.Action)) expect(action).not.toMatch(/^\*$|:\*$/);
+        const resources = asArray<unknown>(st.Resource);
+        if (JSON.stringify(st.Action) === '"ec2:CreateNetworkInterfacePermission"') {
+          // ENIs have generated ids: allowed only in our subnets, only for CodeBuild.
+          expect(st.Condition).toEqual({
+            StringEquals: {
+              'ec2:Subnet': expect.any(Array),
+              'ec2:AuthorizedService': 'codebuild.amazonaws.com'
+            }
+          });
+          continue;
+        }
+        if (resources.includes('*')) {
+          for (const action of asArray<string>(st.Action))
+            expect(UNSCOPABLE_ACTIONS).toContain(action);
+          continue;
+        }
+        for (const resource of resources) {
+          const refs = referencedIds(resource);
+          const literal = JSON.stringify(resource);
+          // Either a reference to a resource of this template, or an ARN of a RepoGuard SES identity / configuration set.
+          const own = refs.length > 0 && refs.every(id => ownIds.has(id));
+          const ses = /:ses:.*(identity\/example\.com|configuration-set\/repoguard-mail)/.test(
+            literal
+          );
+          if (!own && !ses)
+            throw new Error(
+              `${stage}: statement ${st.Sid ?? ''} names a foreign resource ${literal}`
+            );
+        }
       }
     }
-  });
+  );
 
-  const actionsOf = (stage: string) => statementsOfRole(template, roleId(stage)).flatMap(st => asArray<string>(st.Action));
+  const actionsOf = (stage: string) =>
+    statementsOfRole(template, roleId(stage)).flatMap(st => asArray<string>(st.Action));
   test('only ingest and finish read the token; only finish writes reports and sends mail', () => {
     expect(actionsOf('Ingest')).toContain('secretsmanager:GetSecretValue');
     expect(actionsOf('Finish')).toContain('secretsmanager:GetSecretValue');
@@ -168,11 +250,13 @@ describe('PipelineStack: least privilege', () => {
   });
 
   test('finish sends only from the SES identity and configuration set, only as the configured address', () => {
-    const send = statementsOfRole(template, roleId('Finish')).find(st => st.Sid === 'SendOnlyFromRepoGuardIdentity');
+    const send = statementsOfRole(template, roleId('Finish')).find(
+      st => st.Sid === 'SendOnlyFromRepoGuardIdentity'
+    );
     expect(send).toMatchObject({
       Effect: 'Allow',
       Action: ['ses:SendEmail', 'ses:SendRawEmail'],
-      Condition: { StringEquals: { 'ses:FromAddress': 'repoguard@example.com' } },
+      Condition: { StringEquals: { 'ses:FromAddress': 'repoguard@example.com' } }
     });
     expect(JSON.stringify(send.Resource)).toMatch(/:identity\/example\.com"/);
     expect(JSON.stringify(send.Resource)).toMatch(/:configuration-set\/repoguard-mail"/);
@@ -187,55 +271,81 @@ describe('PipelineStack: pipeline and trigger', () => {
       Name: 'repoguard-pipeline',
       PipelineType: 'V2',
       ExecutionMode: 'QUEUED',
-      ArtifactStore: { Type: 'S3', Location: { Ref: bucketId }, EncryptionKey: { Type: 'KMS', Id: Match.anyValue() } },
+      ArtifactStore: {
+        Type: 'S3',
+        Location: { Ref: bucketId },
+        EncryptionKey: { Type: 'KMS', Id: Match.anyValue() }
+      },
       Stages: [
         Match.objectLike({ Name: 'Source' }),
         Match.objectLike({ Name: 'Ingest' }),
         Match.objectLike({ Name: 'Scan' }),
-        Match.objectLike({ Name: 'Finish' }),
-      ],
+        Match.objectLike({ Name: 'Finish' })
+      ]
     });
   });
 
   test('default trigger: CodeConnections source with a push filter on the request file of the branch', () => {
-    const connectionId = logicalIdStartingWith(template, 'AWS::CodeStarConnections::Connection', 'GitHubConnection');
-    template.hasResourceProperties('AWS::CodeStarConnections::Connection', { ProviderType: 'GitHub' });
+    const connectionId = logicalIdStartingWith(
+      template,
+      'AWS::CodeStarConnections::Connection',
+      'GitHubConnection'
+    );
+    template.hasResourceProperties('AWS::CodeStarConnections::Connection', {
+      ProviderType: 'GitHub'
+    });
     template.hasResourceProperties('AWS::CodePipeline::Pipeline', {
       Stages: Match.arrayWith([
         Match.objectLike({
           Name: 'Source',
           Actions: [
             Match.objectLike({
-              ActionTypeId: { Category: 'Source', Owner: 'AWS', Provider: 'CodeStarSourceConnection', Version: '1' },
+              ActionTypeId: {
+                Category: 'Source',
+                Owner: 'AWS',
+                Provider: 'CodeStarSourceConnection',
+                Version: '1'
+              },
               Configuration: Match.objectLike({
                 ConnectionArn: { 'Fn::GetAtt': [connectionId, 'ConnectionArn'] },
                 FullRepositoryId: 'example-org/repoguard-requests',
-                BranchName: 'main',
-              }),
-            }),
-          ],
-        }),
+                BranchName: 'main'
+              })
+            })
+          ]
+        })
       ]),
       Triggers: [
         {
           ProviderType: 'CodeStarSourceConnection',
           GitConfiguration: {
             SourceActionName: 'RequestRepo',
-            Push: [{ Branches: { Includes: ['main'] }, FilePaths: { Includes: ['external-package-request.csv'] } }],
-          },
-        },
-      ],
+            Push: [
+              {
+                Branches: { Includes: ['main'] },
+                FilePaths: { Includes: ['external-package-request.csv'] }
+              }
+            ]
+          }
+        }
+      ]
     });
     template.resourceCountIs('AWS::CodePipeline::Webhook', 0);
   });
 
   test('the execution id reaches every stage', () => {
     const pipeline = resourcesOf(template, 'AWS::CodePipeline::Pipeline')[0][1].Properties!;
-    const builds = pipeline.Stages.flatMap((s: any) => s.Actions).filter((a: any) => a.ActionTypeId.Provider === 'CodeBuild');
+    const builds = pipeline.Stages.flatMap((s: any) => s.Actions).filter(
+      (a: any) => a.ActionTypeId.Provider === 'CodeBuild'
+    );
     expect(builds).toHaveLength(3);
     for (const action of builds) {
       expect(JSON.parse(action.Configuration.EnvironmentVariables)).toEqual([
-        { name: 'REPOGUARD_EXECUTION_ID', type: 'PLAINTEXT', value: '#{codepipeline.PipelineExecutionId}' },
+        {
+          name: 'REPOGUARD_EXECUTION_ID',
+          type: 'PLAINTEXT',
+          value: '#{codepipeline.PipelineExecutionId}'
+        }
       ]);
     }
   });
@@ -245,10 +355,17 @@ describe('PipelineStack: pipeline and trigger', () => {
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     template.hasResourceProperties('AWS::CodeStarNotifications::NotificationRule', {
       EventTypeIds: ['codepipeline-pipeline-pipeline-execution-failed'],
-      Targets: [{ TargetType: 'SNS', TargetAddress: { Ref: topicId } }],
+      Targets: [{ TargetType: 'SNS', TargetAddress: { Ref: topicId } }]
     });
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } }
+          })
+        ])
+      }
     });
   });
 });
@@ -256,37 +373,62 @@ describe('PipelineStack: pipeline and trigger', () => {
 describe('PipelineStack: options', () => {
   let webhook: Template;
   beforeAll(() => {
-    webhook = Template.fromStack(buildApp({ trigger: 'webhook' }, { injectImage: true }).stacks.pipeline);
+    webhook = Template.fromStack(
+      buildApp({ trigger: 'webhook' }, { injectImage: true }).stacks.pipeline
+    );
   });
 
   test('webhook trigger: a GitHub webhook authenticated (HMAC) with the token from Secrets Manager', () => {
     webhook.hasResourceProperties('AWS::CodePipeline::Webhook', {
       Authentication: 'GITHUB_HMAC',
-      AuthenticationConfiguration: { SecretToken: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith(['{{resolve:secretsmanager:'])] }) },
+      AuthenticationConfiguration: {
+        SecretToken: Match.objectLike({
+          'Fn::Join': ['', Match.arrayWith(['{{resolve:secretsmanager:'])]
+        })
+      },
       Filters: [{ JsonPath: '$.ref', MatchEquals: 'refs/heads/{Branch}' }],
-      RegisterWithThirdParty: true,
+      RegisterWithThirdParty: true
     });
     webhook.hasResourceProperties('AWS::CodePipeline::Pipeline', {
       Stages: Match.arrayWith([
-        Match.objectLike({ Name: 'Source', Actions: [Match.objectLike({ ActionTypeId: Match.objectLike({ Provider: 'GitHub', Owner: 'ThirdParty' }) })] }),
-      ]),
+        Match.objectLike({
+          Name: 'Source',
+          Actions: [
+            Match.objectLike({
+              ActionTypeId: Match.objectLike({ Provider: 'GitHub', Owner: 'ThirdParty' })
+            })
+          ]
+        })
+      ])
     });
     webhook.resourceCountIs('AWS::CodeStarConnections::Connection', 0);
   });
 
   test('an injected build image is used as is; no ECR repository is created', () => {
     webhook.resourceCountIs('AWS::ECR::Repository', 0);
-    webhook.resourcePropertiesCountIs('AWS::CodeBuild::Project', { Environment: Match.objectLike({ Image: TEST_IMAGE }) }, 3);
+    webhook.resourcePropertiesCountIs(
+      'AWS::CodeBuild::Project',
+      { Environment: Match.objectLike({ Image: TEST_IMAGE }) },
+      3
+    );
   });
 
   test('an existing token secret and connection are used, not created', () => {
     const arn = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:repoguard/token-AbCdEf';
-    const conn = 'arn:aws:codeconnections:eu-west-1:111111111111:connection/0a1b2c3d-0000-1111-2222-333344445555';
-    const t = Template.fromStack(buildApp({ githubTokenSecretArn: arn, connectionArn: conn }, { injectImage: true }).stacks.pipeline);
+    const conn =
+      'arn:aws:codeconnections:eu-west-1:111111111111:connection/0a1b2c3d-0000-1111-2222-333344445555';
+    const t = Template.fromStack(
+      buildApp({ githubTokenSecretArn: arn, connectionArn: conn }, { injectImage: true }).stacks
+        .pipeline
+    );
     t.resourceCountIs('AWS::SecretsManager::Secret', 0);
     t.resourceCountIs('AWS::CodeStarConnections::Connection', 0);
     t.hasResourceProperties('AWS::CodeBuild::Project', {
-      Environment: Match.objectLike({ EnvironmentVariables: Match.arrayWith([{ Name: 'REPOGUARD_GITHUB_TOKEN_SECRET_ARN', Type: 'PLAINTEXT', Value: arn }]) }),
+      Environment: Match.objectLike({
+        EnvironmentVariables: Match.arrayWith([
+          { Name: 'REPOGUARD_GITHUB_TOKEN_SECRET_ARN', Type: 'PLAINTEXT', Value: arn }
+        ])
+      })
     });
   });
 });

@@ -4,14 +4,18 @@ import { buildApp, logicalIdStartingWith, MULTI_ACCOUNT, statementsOfRole } from
 // Given Studio enabled in the same account as the pipeline
 let template: Template;
 beforeAll(() => {
-  template = Template.fromStack(buildApp({ enableStudio: true }, { injectImage: true }).stacks.studio!);
+  template = Template.fromStack(
+    buildApp({ enableStudio: true }, { injectImage: true }).stacks.studio!
+  );
 });
 
 /** The lifecycle script, decoded from Fn::Base64 of a string or an Fn::Join. */
 function lifecycleScript(t: Template): string {
   const config = Object.values(t.findResources('AWS::SageMaker::StudioLifecycleConfig'))[0] as any;
   const content = config.Properties.StudioLifecycleConfigContent['Fn::Base64'];
-  return typeof content === 'string' ? content : content['Fn::Join'][1].map((p: unknown) => (typeof p === 'string' ? p : '<token>')).join('');
+  return typeof content === 'string'
+    ? content
+    : content['Fn::Join'][1].map((p: unknown) => (typeof p === 'string' ? p : '<token>')).join('');
 }
 
 describe('StudioStack', () => {
@@ -23,20 +27,32 @@ describe('StudioStack', () => {
     template.hasResourceProperties('AWS::SageMaker::Domain', {
       AppNetworkAccessType: 'VpcOnly',
       AuthMode: 'IAM',
-      SubnetIds: [{ 'Fn::ImportValue': Match.stringLikeRegexp('PrivateSubnet1') }, { 'Fn::ImportValue': Match.stringLikeRegexp('PrivateSubnet2') }],
-      KmsKeyId: Match.anyValue(),
+      SubnetIds: [
+        { 'Fn::ImportValue': Match.stringLikeRegexp('PrivateSubnet1') },
+        { 'Fn::ImportValue': Match.stringLikeRegexp('PrivateSubnet2') }
+      ],
+      KmsKeyId: Match.anyValue()
     });
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
   });
 
   test('JupyterLab spaces get the RepoGuard lifecycle configuration by default', () => {
-    const lccId = logicalIdStartingWith(template, 'AWS::SageMaker::StudioLifecycleConfig', 'InstallRepoGuard');
-    const lab = { LifecycleConfigArns: [{ 'Fn::GetAtt': [lccId, 'StudioLifecycleConfigArn'] }], DefaultResourceSpec: Match.objectLike({ LifecycleConfigArn: Match.anyValue() }) };
+    const lccId = logicalIdStartingWith(
+      template,
+      'AWS::SageMaker::StudioLifecycleConfig',
+      'InstallRepoGuard'
+    );
+    const lab = {
+      LifecycleConfigArns: [{ 'Fn::GetAtt': [lccId, 'StudioLifecycleConfigArn'] }],
+      DefaultResourceSpec: Match.objectLike({ LifecycleConfigArn: Match.anyValue() })
+    };
     template.hasResourceProperties('AWS::SageMaker::Domain', {
       DefaultUserSettings: Match.objectLike({ JupyterLabAppSettings: lab }),
-      DefaultSpaceSettings: Match.objectLike({ JupyterLabAppSettings: lab }),
+      DefaultSpaceSettings: Match.objectLike({ JupyterLabAppSettings: lab })
     });
-    template.hasResourceProperties('AWS::SageMaker::StudioLifecycleConfig', { StudioLifecycleConfigAppType: 'JupyterLab' });
+    template.hasResourceProperties('AWS::SageMaker::StudioLifecycleConfig', {
+      StudioLifecycleConfigAppType: 'JupyterLab'
+    });
     const script = lifecycleScript(template);
     expect(script).toContain("pip install --quiet --no-input 'repoguard==0.1.0'");
     expect(script).toContain('"mode":"aws"');
@@ -45,22 +61,33 @@ describe('StudioStack', () => {
 
   test('spaces may only reach HTTPS', () => {
     template.hasResourceProperties('AWS::EC2::SecurityGroup', {
-      SecurityGroupEgress: [Match.objectLike({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443 })],
+      SecurityGroupEgress: [Match.objectLike({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443 })]
     });
   });
 
-  test('the execution role may only read this pipeline\'s state and the token secret', () => {
+  test("the execution role may only read this pipeline's state and the token secret", () => {
     const roleId = logicalIdStartingWith(template, 'AWS::IAM::Role', 'ExecutionRole');
     const statements = statementsOfRole(template, roleId);
-    expect(statements.map(s => s.Sid).sort()).toEqual(['DecryptTheTokenThroughSecretsManager', 'ReadTheTokenSecret', 'ReadThisPipelineState'].sort());
+    expect(statements.map(s => s.Sid).sort()).toEqual(
+      ['DecryptTheTokenThroughSecretsManager', 'ReadTheTokenSecret', 'ReadThisPipelineState'].sort()
+    );
     const byId = Object.fromEntries(statements.map(s => [s.Sid, s]));
-    expect(byId.ReadThisPipelineState.Action.every((a: string) => /^codepipeline:(Get|List)/.test(a))).toBe(true);
+    expect(
+      byId.ReadThisPipelineState.Action.every((a: string) => /^codepipeline:(Get|List)/.test(a))
+    ).toBe(true);
     expect(JSON.stringify(byId.ReadThisPipelineState.Resource)).toContain(':repoguard-pipeline');
-    expect([...byId.ReadTheTokenSecret.Action].sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
-    expect(byId.DecryptTheTokenThroughSecretsManager.Condition.StringEquals['kms:ViaService']).toBeDefined();
+    expect([...byId.ReadTheTokenSecret.Action].sort()).toEqual([
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue'
+    ]);
+    expect(
+      byId.DecryptTheTokenThroughSecretsManager.Condition.StringEquals['kms:ViaService']
+    ).toBeDefined();
     template.hasResourceProperties('AWS::IAM::Role', {
       RoleName: 'repoguard-studio-execution',
-      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'sagemaker.amazonaws.com' } })] },
+      AssumeRolePolicyDocument: {
+        Statement: [Match.objectLike({ Principal: { Service: 'sagemaker.amazonaws.com' } })]
+      }
     });
   });
 });
@@ -74,12 +101,21 @@ describe('StudioStack in the data-science account', () => {
     pipeline = Template.fromStack(stacks.pipeline);
   });
 
-  test('the execution role can only assume the pipeline account\'s panel-reader role', () => {
-    const statements = statementsOfRole(studio, logicalIdStartingWith(studio, 'AWS::IAM::Role', 'ExecutionRole'));
+  test("the execution role can only assume the pipeline account's panel-reader role", () => {
+    const statements = statementsOfRole(
+      studio,
+      logicalIdStartingWith(studio, 'AWS::IAM::Role', 'ExecutionRole')
+    );
     expect(statements).toEqual([
-      expect.objectContaining({ Action: 'sts:AssumeRole', Resource: 'arn:aws:iam::222222222222:role/repoguard-panel-reader' }),
+      expect.objectContaining({
+        Action: 'sts:AssumeRole',
+        Resource: 'arn:aws:iam::222222222222:role/repoguard-panel-reader'
+      })
     ]);
-    studio.hasResourceProperties('AWS::SageMaker::Domain', { VpcId: 'vpc-0123456789abcdef0', SubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0bbbbbbbbbbbbbbb2'] });
+    studio.hasResourceProperties('AWS::SageMaker::Domain', {
+      VpcId: 'vpc-0123456789abcdef0',
+      SubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0bbbbbbbbbbbbbbb2']
+    });
   });
 
   test('the panel-reader role trusts only the Studio execution role and reads only this pipeline and the token', () => {
@@ -88,13 +124,26 @@ describe('StudioStack in the data-science account', () => {
       AssumeRolePolicyDocument: {
         Statement: [
           Match.objectLike({
-            Condition: { ArnEquals: { 'aws:PrincipalArn': 'arn:aws:iam::444444444444:role/repoguard-studio-execution' } },
-          }),
-        ],
-      },
+            Condition: {
+              ArnEquals: {
+                'aws:PrincipalArn': 'arn:aws:iam::444444444444:role/repoguard-studio-execution'
+              }
+            }
+          })
+        ]
+      }
     });
-    const statements = statementsOfRole(pipeline, logicalIdStartingWith(pipeline, 'AWS::IAM::Role', 'PanelReaderRole'));
+    const statements = statementsOfRole(
+      pipeline,
+      logicalIdStartingWith(pipeline, 'AWS::IAM::Role', 'PanelReaderRole')
+    );
     const actions = statements.flatMap(s => [s.Action].flat());
-    expect(actions.every((a: string) => /^(codepipeline:(Get|List)|secretsmanager:(GetSecretValue|DescribeSecret)|kms:Decrypt)/.test(a))).toBe(true);
+    expect(
+      actions.every((a: string) =>
+        /^(codepipeline:(Get|List)|secretsmanager:(GetSecretValue|DescribeSecret)|kms:Decrypt)/.test(
+          a
+        )
+      )
+    ).toBe(true);
   });
 });

@@ -35,14 +35,16 @@ export class ArtifactStore extends Construct {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
+      lifecycleRules: [
+        { expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }
+      ]
     });
     Validations.of(this.accessLogBucket).acknowledge({
       id: 'AwsSolutions-S1',
-      reason: 'This is the access-log bucket itself; logging it into itself would loop.',
+      reason: 'This is the access-log bucket itself; logging it into itself would loop.'
     });
     skipCheckov(this.accessLogBucket, [
-      ['CKV_AWS_18', 'This is the access-log bucket itself; logging it into itself would loop.'],
+      ['CKV_AWS_18', 'This is the access-log bucket itself; logging it into itself would loop.']
     ]);
 
     this.artifactBucket = this.secureBucket('Artifacts', props.key, 'artifacts/', [
@@ -50,19 +52,24 @@ export class ArtifactStore extends Construct {
         id: 'ExpireArtifacts',
         expiration: Duration.days(props.artifactExpirationDays ?? 30),
         noncurrentVersionExpiration: Duration.days(7),
-        abortIncompleteMultipartUploadAfter: Duration.days(1),
-      },
+        abortIncompleteMultipartUploadAfter: Duration.days(1)
+      }
     ]);
     this.reportBucket = this.secureBucket('Reports', props.key, 'reports/', [
       {
         id: 'ExpireSupersededReports',
         noncurrentVersionExpiration: Duration.days(props.noncurrentReportDays ?? 365),
-        abortIncompleteMultipartUploadAfter: Duration.days(1),
-      },
+        abortIncompleteMultipartUploadAfter: Duration.days(1)
+      }
     ]);
   }
 
-  private secureBucket(id: string, key: kms.IKey, logPrefix: string, lifecycleRules: s3.LifecycleRule[]): s3.Bucket {
+  private secureBucket(
+    id: string,
+    key: kms.IKey,
+    logPrefix: string,
+    lifecycleRules: s3.LifecycleRule[]
+  ): s3.Bucket {
     return new s3.Bucket(this, id, {
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: key,
@@ -74,7 +81,7 @@ export class ArtifactStore extends Construct {
       serverAccessLogsBucket: this.accessLogBucket,
       serverAccessLogsPrefix: logPrefix,
       removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules,
+      lifecycleRules
     });
   }
 }

@@ -31,14 +31,14 @@ export const PIPELINE_ENDPOINTS: Record<string, ec2.InterfaceVpcEndpointAwsServi
   Kms: ec2.InterfaceVpcEndpointAwsService.KMS,
   Ses: ec2.InterfaceVpcEndpointAwsService.EMAIL,
   EcrApi: ec2.InterfaceVpcEndpointAwsService.ECR,
-  EcrDocker: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+  EcrDocker: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER
 };
 
 /** Extra interface endpoints of a VPC-only Studio domain. */
 export const STUDIO_ENDPOINTS: Record<string, ec2.InterfaceVpcEndpointAwsService> = {
   SageMakerApi: ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
   SageMakerRuntime: ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME,
-  SageMakerStudio: ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_STUDIO,
+  SageMakerStudio: ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_STUDIO
 };
 
 /**
@@ -62,31 +62,47 @@ export class EgressVpc extends Construct {
       natGateways: 1,
       restrictDefaultSecurityGroup: true,
       subnetConfiguration: [
-        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 26, mapPublicIpOnLaunch: false },
-        { name: 'Private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 25 },
+        {
+          name: 'Public',
+          subnetType: ec2.SubnetType.PUBLIC,
+          cidrMask: 26,
+          mapPublicIpOnLaunch: false
+        },
+        { name: 'Private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 25 }
       ],
-      gatewayEndpoints: {},
+      gatewayEndpoints: {}
     });
 
     // restrictDefaultSecurityGroup adds a CDK-provided custom resource whose Lambda (run once per deployment) we cannot configure.
-    const provider = Stack.of(this).node.tryFindChild('Custom::VpcRestrictDefaultSGCustomResourceProvider');
+    const provider = Stack.of(this).node.tryFindChild(
+      'Custom::VpcRestrictDefaultSGCustomResourceProvider'
+    );
     const handler = provider?.node.tryFindChild('Handler');
     if (handler) {
       skipCheckov(handler, [
-        ['CKV_AWS_115', 'CDK-provided custom resource run only during deployments; no concurrency to reserve.'],
-        ['CKV_AWS_116', 'CDK-provided custom resource: CloudFormation receives and reports its failures; a DLQ adds nothing.'],
-        ['CKV_AWS_117', 'CDK-provided custom resource calling only the EC2 API during deployments; it needs no VPC.'],
+        [
+          'CKV_AWS_115',
+          'CDK-provided custom resource run only during deployments; no concurrency to reserve.'
+        ],
+        [
+          'CKV_AWS_116',
+          'CDK-provided custom resource: CloudFormation receives and reports its failures; a DLQ adds nothing.'
+        ],
+        [
+          'CKV_AWS_117',
+          'CDK-provided custom resource calling only the EC2 API during deployments; it needs no VPC.'
+        ]
       ]);
     }
 
     this.flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
       retention: props.logRetention,
       encryptionKey: props.logKey,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN
     });
     this.vpc.addFlowLog('FlowLog', {
       destination: ec2.FlowLogDestination.toCloudWatchLogs(this.flowLogGroup),
-      trafficType: ec2.FlowLogTrafficType.ALL,
+      trafficType: ec2.FlowLogTrafficType.ALL
     });
 
     // S3 gateway endpoint: our accounts' principals, plus ECR's layer bucket that image pulls read.
@@ -97,16 +113,22 @@ export class EgressVpc extends Construct {
         sid: 'EcrImageLayers',
         principals: [new iam.AnyPrincipal()],
         actions: ['s3:GetObject'],
-        resources: [`arn:${Stack.of(this).partition}:s3:::prod-${Stack.of(this).region}-starport-layer-bucket/*`],
+        resources: [
+          `arn:${Stack.of(this).partition}:s3:::prod-${Stack.of(this).region}-starport-layer-bucket/*`
+        ]
       })
     );
 
     this.endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSg', {
       vpc: this.vpc,
       description: 'Interface endpoints: HTTPS from inside the VPC only',
-      allowAllOutbound: false,
+      allowAllOutbound: false
     });
-    this.endpointSecurityGroup.addIngressRule(ec2.Peer.ipv4(props.cidr), ec2.Port.tcp(443), 'HTTPS from the VPC');
+    this.endpointSecurityGroup.addIngressRule(
+      ec2.Peer.ipv4(props.cidr),
+      ec2.Port.tcp(443),
+      'HTTPS from the VPC'
+    );
 
     const endpoints = { ...PIPELINE_ENDPOINTS, ...(props.studioEndpoints ? STUDIO_ENDPOINTS : {}) };
     for (const [name, service] of Object.entries(endpoints)) {
@@ -115,7 +137,7 @@ export class EgressVpc extends Construct {
         privateDnsEnabled: true,
         open: false,
         securityGroups: [this.endpointSecurityGroup],
-        subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+        subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }
       });
       endpoint.addToPolicy(accountsOnly(accounts, ['*']));
     }
@@ -134,6 +156,6 @@ function accountsOnly(accounts: string[], actions: string[]): iam.PolicyStatemen
     principals: [new iam.AnyPrincipal()],
     actions,
     resources: ['*'],
-    conditions: { StringEquals: { 'aws:PrincipalAccount': accounts } },
+    conditions: { StringEquals: { 'aws:PrincipalAccount': accounts } }
   });
 }

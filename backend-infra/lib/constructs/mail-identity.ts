@@ -37,17 +37,27 @@ export class MailIdentity extends Construct {
       tlsPolicy: ses.ConfigurationSetTlsPolicy.REQUIRE,
       reputationMetrics: true,
       sendingEnabled: true,
-      suppressionReasons: ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+      suppressionReasons: ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS
     });
     const isAddress = props.identity.includes('@');
     this.identity = new ses.EmailIdentity(this, 'Identity', {
-      identity: isAddress ? ses.Identity.email(props.identity) : ses.Identity.domain(props.identity),
+      identity: isAddress
+        ? ses.Identity.email(props.identity)
+        : ses.Identity.domain(props.identity),
       configurationSet: this.configurationSet,
-      ...(isAddress ? {} : { dkimSigning: true, dkimIdentity: ses.DkimIdentity.easyDkim() }),
+      ...(isAddress ? {} : { dkimSigning: true, dkimIdentity: ses.DkimIdentity.easyDkim() })
     });
 
-    this.identityArn = stack.formatArn({ service: 'ses', resource: 'identity', resourceName: props.identity });
-    this.configurationSetArn = stack.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: this.configurationSetName });
+    this.identityArn = stack.formatArn({
+      service: 'ses',
+      resource: 'identity',
+      resourceName: props.identity
+    });
+    this.configurationSetArn = stack.formatArn({
+      service: 'ses',
+      resource: 'configuration-set',
+      resourceName: this.configurationSetName
+    });
   }
 
   /** The send-only-from-this-identity statement. */
@@ -56,12 +66,16 @@ export class MailIdentity extends Construct {
   }
 
   /** The same statement built from ARNs, for a pipeline in another stack or account. */
-  public static sendStatement(identityArn: string, configurationSetArn: string, mailFrom: string): iam.PolicyStatement {
+  public static sendStatement(
+    identityArn: string,
+    configurationSetArn: string,
+    mailFrom: string
+  ): iam.PolicyStatement {
     return new iam.PolicyStatement({
       sid: 'SendOnlyFromRepoGuardIdentity',
       actions: ['ses:SendEmail', 'ses:SendRawEmail'],
       resources: [identityArn, configurationSetArn],
-      conditions: { StringEquals: { 'ses:FromAddress': mailFrom } },
+      conditions: { StringEquals: { 'ses:FromAddress': mailFrom } }
     });
   }
 }

@@ -21,10 +21,19 @@ export const MANIFEST = 'manifest.json';
  * record, notify) ends the run. Scan and finish take their mode (aws) from the
  * manifest.
  */
-export const STAGE_COMMANDS: Record<StageName, { readonly command: string; readonly artifactDir?: string }> = {
-  ingest: { command: `repoguard-pipeline ingest --mode aws --out "$CODEBUILD_SRC_DIR/out/${MANIFEST}"`, artifactDir: 'out' },
-  scan: { command: `repoguard-pipeline scan --manifest "$CODEBUILD_SRC_DIR/${MANIFEST}"`, artifactDir: '.' },
-  finish: { command: `repoguard-pipeline finish --manifest "$CODEBUILD_SRC_DIR/${MANIFEST}"` },
+export const STAGE_COMMANDS: Record<
+  StageName,
+  { readonly command: string; readonly artifactDir?: string }
+> = {
+  ingest: {
+    command: `repoguard-pipeline ingest --mode aws --out "$CODEBUILD_SRC_DIR/out/${MANIFEST}"`,
+    artifactDir: 'out'
+  },
+  scan: {
+    command: `repoguard-pipeline scan --manifest "$CODEBUILD_SRC_DIR/${MANIFEST}"`,
+    artifactDir: '.'
+  },
+  finish: { command: `repoguard-pipeline finish --manifest "$CODEBUILD_SRC_DIR/${MANIFEST}"` }
 };
 
 export interface ScanProjectProps {
@@ -68,12 +77,12 @@ export class ScanProject extends Construct {
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention,
       encryptionKey: props.key,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN
     });
     this.role = new iam.Role(this, 'Role', {
       roleName: `${props.prefix}-${props.stage}-stage`,
       assumedBy: new iam.ServicePrincipal('codebuild.amazonaws.com'),
-      description: `RepoGuard ${props.stage} stage (CodeBuild)`,
+      description: `RepoGuard ${props.stage} stage (CodeBuild)`
     });
 
     const { command, artifactDir } = STAGE_COMMANDS[props.stage];
@@ -91,10 +100,13 @@ export class ScanProject extends Construct {
       environment: {
         buildImage: props.buildImage,
         computeType: props.computeType ?? codebuild.ComputeType.SMALL,
-        privileged: false,
+        privileged: false
       },
       environmentVariables: Object.fromEntries(
-        Object.entries(props.environment).map(([name, value]) => [name, { value, type: codebuild.BuildEnvironmentVariableType.PLAINTEXT }])
+        Object.entries(props.environment).map(([name, value]) => [
+          name,
+          { value, type: codebuild.BuildEnvironmentVariableType.PLAINTEXT }
+        ])
       ),
       logging: { cloudWatch: { logGroup: this.logGroup } },
       buildSpec: codebuild.BuildSpec.fromObject({
@@ -102,20 +114,26 @@ export class ScanProject extends Construct {
         env: { shell: 'bash' },
         phases: {
           build: {
-            commands: [command],
-          },
+            commands: [command]
+          }
         },
-        ...(artifactDir ? { artifacts: { 'base-directory': artifactDir, files: ['**/*'] } } : {}),
-      }),
+        ...(artifactDir ? { artifacts: { 'base-directory': artifactDir, files: ['**/*'] } } : {})
+      })
     });
     // The ENI policy CodeBuild adds for VPC builds: ec2:CreateNetworkInterface/DeleteNetworkInterface have no resource-level scope.
     const eniPolicy = this.project.node.tryFindChild('PolicyDocument');
     if (eniPolicy) {
-      skipCheckov(eniPolicy, [['CKV_AWS_111', 'ec2:CreateNetworkInterface and ec2:DeleteNetworkInterface support no resource-level permission; CodeBuild needs them to attach builds to the VPC.']]);
+      skipCheckov(eniPolicy, [
+        [
+          'CKV_AWS_111',
+          'ec2:CreateNetworkInterface and ec2:DeleteNetworkInterface support no resource-level permission; CodeBuild needs them to attach builds to the VPC.'
+        ]
+      ]);
     }
     Validations.of(this.project).acknowledge({
       id: 'AwsSolutions-CB5',
-      reason: 'The stages need the scanner image (semgrep, bandit, git, bubblewrap...) built from docker/scanner.Dockerfile, pinned by tag in an immutable, scanned ECR repository.',
+      reason:
+        'The stages need the scanner image (semgrep, bandit, git, bubblewrap...) built from docker/scanner.Dockerfile, pinned by tag in an immutable, scanned ECR repository.'
     });
   }
 }

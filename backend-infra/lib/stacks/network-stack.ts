@@ -35,7 +35,7 @@ export class NetworkStack extends Stack {
       alias: `alias/${props.prefix}-network-logs`,
       description: 'RepoGuard network: flow-log encryption',
       enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN
     });
     allowLogsService(this.key);
 
@@ -45,7 +45,7 @@ export class NetworkStack extends Stack {
       logKey: this.key,
       logRetention: props.logRetention,
       endpointAccounts: [this.account, ...others],
-      studioEndpoints: props.studioEndpoints,
+      studioEndpoints: props.studioEndpoints
     });
 
     const vpc = this.egress.vpc;
@@ -55,13 +55,23 @@ export class NetworkStack extends Stack {
         name: `${props.prefix}-private-subnets`,
         allowExternalPrincipals: false,
         principals: others,
-        resourceArns: privateSubnets.map(s => subnetArn(this, s)),
+        resourceArns: privateSubnets.map(s => subnetArn(this, s))
       });
     }
 
     new CfnOutput(this, 'VpcId', { value: vpc.vpcId });
-    new CfnOutput(this, 'PrivateSubnetIds', { value: Fn.join(',', privateSubnets.map(s => s.subnetId)) });
-    new CfnOutput(this, 'PrivateSubnetZones', { value: Fn.join(',', privateSubnets.map(s => s.availabilityZone)) });
+    new CfnOutput(this, 'PrivateSubnetIds', {
+      value: Fn.join(
+        ',',
+        privateSubnets.map(s => s.subnetId)
+      )
+    });
+    new CfnOutput(this, 'PrivateSubnetZones', {
+      value: Fn.join(
+        ',',
+        privateSubnets.map(s => s.availabilityZone)
+      )
+    });
     new CfnOutput(this, 'NatElasticIp', {
       description: 'The one egress address partners allow-list',
       // Ref of an AWS::EC2::EIP is its public address.
@@ -71,7 +81,7 @@ export class NetworkStack extends Stack {
           const eip = s.node.tryFindChild('EIP') as ec2.CfnEIP | undefined;
           return eip ? [eip.ref] : [];
         })
-      ),
+      )
     });
   }
 }
@@ -83,11 +93,19 @@ export function allowLogsService(key: kms.Key): void {
     new iam.PolicyStatement({
       sid: 'CloudWatchLogsOfThisAccount',
       principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
-      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      actions: [
+        'kms:Encrypt*',
+        'kms:Decrypt*',
+        'kms:ReEncrypt*',
+        'kms:GenerateDataKey*',
+        'kms:Describe*'
+      ],
       resources: ['*'],
       conditions: {
-        ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:*` },
-      },
+        ArnLike: {
+          'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:*`
+        }
+      }
     })
   );
 }

@@ -27,16 +27,21 @@ export class NotificationStack extends Stack {
 
   constructor(scope: Construct, id: string, props: NotificationStackProps) {
     super(scope, id, props);
-    this.mail = new MailIdentity(this, 'Mail', { prefix: props.prefix, identity: props.identity, mailFrom: props.mailFrom });
+    this.mail = new MailIdentity(this, 'Mail', {
+      prefix: props.prefix,
+      identity: props.identity,
+      mailFrom: props.mailFrom
+    });
 
     if (props.pipelineAccount && props.pipelineAccount !== this.account) {
       const finishRoleArn = `arn:${this.partition}:iam::${props.pipelineAccount}:role/${props.prefix}-finish-stage`;
       this.senderRole = new iam.Role(this, 'SenderRole', {
         roleName: `${props.prefix}-mail-sender`,
-        description: 'Assumed by the RepoGuard finish stage of the pipeline account to send notifications',
+        description:
+          'Assumed by the RepoGuard finish stage of the pipeline account to send notifications',
         assumedBy: new iam.AccountPrincipal(props.pipelineAccount).withConditions({
-          ArnEquals: { 'aws:PrincipalArn': finishRoleArn },
-        }),
+          ArnEquals: { 'aws:PrincipalArn': finishRoleArn }
+        })
       });
       this.senderRole.addToPolicy(this.mail.sendStatement());
       new CfnOutput(this, 'SenderRoleArn', { value: this.senderRole.roleArn });

@@ -1,4 +1,12 @@
-import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import {
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  SecretValue,
+  Stack,
+  Validations,
+  type StackProps
+} from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
@@ -88,7 +96,7 @@ export class PipelineStack extends Stack {
       alias: `alias/${prefix}-pipeline`,
       description: 'RepoGuard pipeline: artifacts, reports, token, logs, alerts',
       enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN
     });
     allowLogsService(this.key);
     this.key.addToResourcePolicy(
@@ -97,7 +105,7 @@ export class PipelineStack extends Stack {
         principals: [new iam.ServicePrincipal('codestar-notifications.amazonaws.com')],
         actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
         resources: ['*'],
-        conditions: { StringEquals: { 'kms:ViaService': `sns.${this.region}.amazonaws.com` } },
+        conditions: { StringEquals: { 'kms:ViaService': `sns.${this.region}.amazonaws.com` } }
       })
     );
 
@@ -105,19 +113,30 @@ export class PipelineStack extends Stack {
 
     // The GitHub token: created empty-ish (a generated placeholder to overwrite) or imported.
     if (props.githubTokenSecretArn) {
-      this.tokenSecret = secretsmanager.Secret.fromSecretCompleteArn(this, 'GitHubToken', props.githubTokenSecretArn);
+      this.tokenSecret = secretsmanager.Secret.fromSecretCompleteArn(
+        this,
+        'GitHubToken',
+        props.githubTokenSecretArn
+      );
     } else {
       const secret = new secretsmanager.Secret(this, 'GitHubToken', {
         secretName: `${prefix}/github-token`,
-        description: 'GitHub token of RepoGuard (request repo read/append, org repo creation). Put the real token here.',
+        description:
+          'GitHub token of RepoGuard (request repo read/append, org repo creation). Put the real token here.',
         encryptionKey: this.key,
-        removalPolicy: RemovalPolicy.RETAIN,
+        removalPolicy: RemovalPolicy.RETAIN
       });
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
-        reason: 'A GitHub token cannot be rotated by a Lambda; it is rotated by its owner in GitHub and put here by hand.',
+        reason:
+          'A GitHub token cannot be rotated by a Lambda; it is rotated by its owner in GitHub and put here by hand.'
       });
-      skipCheckov(secret, [['CKV2_AWS_57', 'A GitHub token cannot be rotated by a Lambda; its owner rotates it in GitHub.']]);
+      skipCheckov(secret, [
+        [
+          'CKV2_AWS_57',
+          'A GitHub token cannot be rotated by a Lambda; its owner rotates it in GitHub.'
+        ]
+      ]);
       this.tokenSecret = secret;
     }
 
@@ -131,17 +150,24 @@ export class PipelineStack extends Stack {
         encryption: ecr.RepositoryEncryption.KMS,
         encryptionKey: this.key,
         removalPolicy: RemovalPolicy.RETAIN,
-        lifecycleRules: [{ description: 'keep the last 20 images', maxImageCount: 20 }],
+        lifecycleRules: [{ description: 'keep the last 20 images', maxImageCount: 20 }]
       });
-      buildImage = codebuild.LinuxBuildImage.fromEcrRepository(this.scannerRepository, props.scannerImageTag ?? '0.1.0');
+      buildImage = codebuild.LinuxBuildImage.fromEcrRepository(
+        this.scannerRepository,
+        props.scannerImageTag ?? '0.1.0'
+      );
     }
 
     this.securityGroup = new ec2.SecurityGroup(this, 'BuildSg', {
       vpc: vpc,
       description: 'RepoGuard CodeBuild stages: HTTPS out only, nothing in',
-      allowAllOutbound: false,
+      allowAllOutbound: false
     });
-    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to GitHub, package registries and endpoints');
+    this.securityGroup.addEgressRule(
+      ec2.Peer.anyIpv4(),
+      ec2.Port.tcp(443),
+      'HTTPS to GitHub, package registries and endpoints'
+    );
 
     const requestRepoUrl = `https://github.com/${props.requestRepo}.git`;
     const common: Record<string, string> = {
@@ -149,9 +175,16 @@ export class PipelineStack extends Stack {
       REPOGUARD_GITHUB_TOKEN_SECRET_ARN: this.tokenSecret.secretArn,
       REPOGUARD_REPORT_BUCKET: this.store.reportBucket.bucketName,
       REPOGUARD_MAIL_FROM: props.mail.mailFrom,
-      REPOGUARD_REQUEST_REPO_URL: requestRepoUrl,
+      REPOGUARD_REQUEST_REPO_URL: requestRepoUrl
     };
-    const stage = (name: StageName, extra: Partial<{ timeout: Duration; computeType: codebuild.ComputeType; env: Record<string, string>; }>) =>
+    const stage = (
+      name: StageName,
+      extra: Partial<{
+        timeout: Duration;
+        computeType: codebuild.ComputeType;
+        env: Record<string, string>;
+      }>
+    ) =>
       new ScanProject(this, `${name[0].toUpperCase()}${name.slice(1)}Stage`, {
         stage: name,
         prefix,
@@ -163,18 +196,21 @@ export class PipelineStack extends Stack {
         logRetention: props.logRetention,
         environment: { ...common, ...(extra.env ?? {}) },
         timeout: extra.timeout,
-        computeType: extra.computeType,
+        computeType: extra.computeType
       });
     this.stages = {
       ingest: stage('ingest', { timeout: Duration.minutes(30) }),
-      scan: stage('scan', { timeout: Duration.minutes(60), computeType: codebuild.ComputeType.MEDIUM }),
+      scan: stage('scan', {
+        timeout: Duration.minutes(60),
+        computeType: codebuild.ComputeType.MEDIUM
+      }),
       finish: stage('finish', {
         timeout: Duration.minutes(20),
         env: {
           REPOGUARD_SES_CONFIGURATION_SET: props.mail.configurationSetName,
-          ...(props.mail.senderRoleArn ? { REPOGUARD_SES_ROLE_ARN: props.mail.senderRoleArn } : {}),
-        },
-      }),
+          ...(props.mail.senderRoleArn ? { REPOGUARD_SES_ROLE_ARN: props.mail.senderRoleArn } : {})
+        }
+      })
     };
 
     // Least privilege: ingest reads the token (ref resolution, clone of private sources); scan needs
@@ -184,10 +220,20 @@ export class PipelineStack extends Stack {
     this.store.reportBucket.grantReadWrite(this.stages.finish.role);
     if (props.mail.senderRoleArn) {
       this.stages.finish.role.addToPolicy(
-        new iam.PolicyStatement({ sid: 'AssumeMailSender', actions: ['sts:AssumeRole'], resources: [props.mail.senderRoleArn] })
+        new iam.PolicyStatement({
+          sid: 'AssumeMailSender',
+          actions: ['sts:AssumeRole'],
+          resources: [props.mail.senderRoleArn]
+        })
       );
     } else {
-      this.stages.finish.role.addToPolicy(MailIdentity.sendStatement(props.mail.identityArn, props.mail.configurationSetArn, props.mail.mailFrom));
+      this.stages.finish.role.addToPolicy(
+        MailIdentity.sendStatement(
+          props.mail.identityArn,
+          props.mail.configurationSetArn,
+          props.mail.mailFrom
+        )
+      );
     }
 
     // Source and trigger.
@@ -204,13 +250,15 @@ export class PipelineStack extends Stack {
         branch: props.requestBranch,
         oauthToken: SecretValue.secretsManager(this.tokenSecret.secretArn),
         trigger: actions.GitHubTrigger.WEBHOOK,
-        output: sourceOutput,
+        output: sourceOutput
       });
     } else {
       const connectionArn =
         props.connectionArn ??
-        new connections.CfnConnection(this, 'GitHubConnection', { connectionName: `${prefix}-github`.slice(0, 32), providerType: 'GitHub' })
-          .attrConnectionArn;
+        new connections.CfnConnection(this, 'GitHubConnection', {
+          connectionName: `${prefix}-github`.slice(0, 32),
+          providerType: 'GitHub'
+        }).attrConnectionArn;
       const action = new actions.CodeStarConnectionsSourceAction({
         actionName: 'RequestRepo',
         connectionArn,
@@ -218,7 +266,7 @@ export class PipelineStack extends Stack {
         repo,
         branch: props.requestBranch,
         output: sourceOutput,
-        triggerOnPush: true,
+        triggerOnPush: true
       });
       sourceAction = action;
       triggers = [
@@ -226,15 +274,19 @@ export class PipelineStack extends Stack {
           providerType: codepipeline.ProviderType.CODE_STAR_SOURCE_CONNECTION,
           gitConfiguration: {
             sourceAction: action,
-            pushFilter: [{ branchesIncludes: [props.requestBranch], filePathsIncludes: [props.requestFile] }],
-          },
-        },
+            pushFilter: [
+              { branchesIncludes: [props.requestBranch], filePathsIncludes: [props.requestFile] }
+            ]
+          }
+        }
       ];
     }
 
     const ingestOutput = new codepipeline.Artifact('Ingested');
     const scanOutput = new codepipeline.Artifact('Scanned');
-    const executionId = { REPOGUARD_EXECUTION_ID: { value: '#{codepipeline.PipelineExecutionId}' } };
+    const executionId = {
+      REPOGUARD_EXECUTION_ID: { value: '#{codepipeline.PipelineExecutionId}' }
+    };
     this.pipeline = new codepipeline.Pipeline(this, 'Pipeline', {
       pipelineName: this.pipelineName,
       pipelineType: codepipeline.PipelineType.V2,
@@ -247,33 +299,55 @@ export class PipelineStack extends Stack {
         {
           stageName: 'Ingest',
           actions: [
-            new actions.CodeBuildAction({ actionName: 'Ingest', project: this.stages.ingest.project, input: sourceOutput, outputs: [ingestOutput], environmentVariables: executionId }),
-          ],
+            new actions.CodeBuildAction({
+              actionName: 'Ingest',
+              project: this.stages.ingest.project,
+              input: sourceOutput,
+              outputs: [ingestOutput],
+              environmentVariables: executionId
+            })
+          ]
         },
         {
           stageName: 'Scan',
           actions: [
-            new actions.CodeBuildAction({ actionName: 'Scan', project: this.stages.scan.project, input: ingestOutput, outputs: [scanOutput], environmentVariables: executionId }),
-          ],
+            new actions.CodeBuildAction({
+              actionName: 'Scan',
+              project: this.stages.scan.project,
+              input: ingestOutput,
+              outputs: [scanOutput],
+              environmentVariables: executionId
+            })
+          ]
         },
         {
           stageName: 'Finish',
           actions: [
-            new actions.CodeBuildAction({ actionName: 'DecidePublishRecordNotify', project: this.stages.finish.project, input: scanOutput, environmentVariables: executionId }),
-          ],
-        },
-      ],
+            new actions.CodeBuildAction({
+              actionName: 'DecidePublishRecordNotify',
+              project: this.stages.finish.project,
+              input: scanOutput,
+              environmentVariables: executionId
+            })
+          ]
+        }
+      ]
     });
 
     // Alerts on failed executions.
-    this.alerts = new sns.Topic(this, 'Alerts', { topicName: `${prefix}-alerts`, masterKey: this.key, enforceSSL: true });
-    if (props.alertEmail) this.alerts.addSubscription(new subscriptions.EmailSubscription(props.alertEmail));
+    this.alerts = new sns.Topic(this, 'Alerts', {
+      topicName: `${prefix}-alerts`,
+      masterKey: this.key,
+      enforceSSL: true
+    });
+    if (props.alertEmail)
+      this.alerts.addSubscription(new subscriptions.EmailSubscription(props.alertEmail));
     new notifications.NotificationRule(this, 'FailedExecutions', {
       notificationRuleName: `${prefix}-failed-executions`,
       source: this.pipeline,
       events: ['codepipeline-pipeline-pipeline-execution-failed'],
       targets: [this.alerts],
-      detailType: notifications.DetailType.BASIC,
+      detailType: notifications.DetailType.BASIC
     });
 
     // Studio in another account reads the pipeline state and the token through this role.
@@ -282,7 +356,9 @@ export class PipelineStack extends Stack {
       this.panelReaderRole = new iam.Role(this, 'PanelReaderRole', {
         roleName: `${prefix}-panel-reader`,
         description: 'Assumed by the RepoGuard Studio execution role of the data-science account',
-        assumedBy: new iam.AccountPrincipal(props.studioAccount).withConditions({ ArnEquals: { 'aws:PrincipalArn': studioRoleArn } }),
+        assumedBy: new iam.AccountPrincipal(props.studioAccount).withConditions({
+          ArnEquals: { 'aws:PrincipalArn': studioRoleArn }
+        })
       });
       this.panelReaderRole.addToPolicy(pipelineReadStatement(this.pipeline.pipelineArn));
       this.tokenSecret.grantRead(this.panelReaderRole);
@@ -294,7 +370,8 @@ export class PipelineStack extends Stack {
     new CfnOutput(this, 'PipelineName', { value: this.pipeline.pipelineName });
     new CfnOutput(this, 'TokenSecretArn', { value: this.tokenSecret.secretArn });
     new CfnOutput(this, 'ReportBucket', { value: this.store.reportBucket.bucketName });
-    if (this.scannerRepository) new CfnOutput(this, 'ScannerRepositoryUri', { value: this.scannerRepository.repositoryUri });
+    if (this.scannerRepository)
+      new CfnOutput(this, 'ScannerRepositoryUri', { value: this.scannerRepository.repositoryUri });
   }
 }
 
@@ -302,7 +379,12 @@ export class PipelineStack extends Stack {
 export function pipelineReadStatement(pipelineArn: string): iam.PolicyStatement {
   return new iam.PolicyStatement({
     sid: 'ReadThisPipelineState',
-    actions: ['codepipeline:GetPipelineState', 'codepipeline:GetPipelineExecution', 'codepipeline:ListPipelineExecutions', 'codepipeline:ListActionExecutions'],
-    resources: [pipelineArn],
+    actions: [
+      'codepipeline:GetPipelineState',
+      'codepipeline:GetPipelineExecution',
+      'codepipeline:ListPipelineExecutions',
+      'codepipeline:ListActionExecutions'
+    ],
+    resources: [pipelineArn]
   });
 }

@@ -10,9 +10,19 @@ import { pipelineReadStatement } from './pipeline-stack';
 /** How the Studio side reaches the pipeline. */
 export type PipelineAccess =
   /** Same account: the execution role reads the pipeline and the token directly. */
-  | { readonly kind: 'direct'; readonly pipelineArn: string; readonly tokenSecretArn: string; readonly tokenKeyArn: string }
+  | {
+      readonly kind: 'direct';
+      readonly pipelineArn: string;
+      readonly tokenSecretArn: string;
+      readonly tokenKeyArn: string;
+    }
   /** Other account: the execution role assumes the pipeline account's `<prefix>-panel-reader` role. */
-  | { readonly kind: 'cross-account'; readonly pipelineArn: string; readonly readerRoleArn: string; readonly tokenSecretArn: string };
+  | {
+      readonly kind: 'cross-account';
+      readonly pipelineArn: string;
+      readonly readerRoleArn: string;
+      readonly tokenSecretArn: string;
+    };
 
 export interface StudioStackProps extends StackProps {
   /** Physical name prefix. */
@@ -43,13 +53,13 @@ export class StudioStack extends Stack {
       alias: `alias/${prefix}-studio`,
       description: 'RepoGuard Studio domain storage',
       enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN
     });
 
     this.executionRole = new iam.Role(this, 'ExecutionRole', {
       roleName: `${prefix}-studio-execution`,
       description: 'RepoGuard Studio spaces: read the pipeline state and the token, nothing else',
-      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
+      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com')
     });
     if (props.pipeline.kind === 'direct') {
       this.executionRole.addToPolicy(pipelineReadStatement(props.pipeline.pipelineArn));
@@ -58,7 +68,7 @@ export class StudioStack extends Stack {
         new iam.PolicyStatement({
           sid: 'ReadTheTokenSecret',
           actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-          resources: [props.pipeline.tokenSecretArn],
+          resources: [props.pipeline.tokenSecretArn]
         })
       );
       this.executionRole.addToPolicy(
@@ -66,39 +76,54 @@ export class StudioStack extends Stack {
           sid: 'DecryptTheTokenThroughSecretsManager',
           actions: ['kms:Decrypt'],
           resources: [props.pipeline.tokenKeyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
+          conditions: {
+            StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` }
+          }
         })
       );
     } else {
       this.executionRole.addToPolicy(
-        new iam.PolicyStatement({ sid: 'AssumePanelReader', actions: ['sts:AssumeRole'], resources: [props.pipeline.readerRoleArn] })
+        new iam.PolicyStatement({
+          sid: 'AssumePanelReader',
+          actions: ['sts:AssumeRole'],
+          resources: [props.pipeline.readerRoleArn]
+        })
       );
     }
 
     const securityGroup = new ec2.SecurityGroup(this, 'SpacesSg', {
       vpc: vpc,
       description: 'RepoGuard Studio spaces: HTTPS out only',
-      allowAllOutbound: false,
+      allowAllOutbound: false
     });
-    securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to endpoints and the private package repos');
+    securityGroup.addEgressRule(
+      ec2.Peer.anyIpv4(),
+      ec2.Port.tcp(443),
+      'HTTPS to endpoints and the private package repos'
+    );
 
     const settings = {
       mode: 'aws',
       pipelineName: props.pipelineName,
       region: props.pipelineRegion,
       tokenSecretArn: props.pipeline.tokenSecretArn,
-      ...(props.pipeline.kind === 'cross-account' ? { roleArn: props.pipeline.readerRoleArn } : {}),
+      ...(props.pipeline.kind === 'cross-account' ? { roleArn: props.pipeline.readerRoleArn } : {})
     };
     this.lifecycleConfig = new sagemaker.CfnStudioLifecycleConfig(this, 'InstallRepoGuard', {
       studioLifecycleConfigName: `${prefix}-install`,
       studioLifecycleConfigAppType: 'JupyterLab',
-      studioLifecycleConfigContent: Fn.base64(lifecycleScript(props.installSpec ?? 'repoguard==0.1.0', this.toJsonString(settings))),
+      studioLifecycleConfigContent: Fn.base64(
+        lifecycleScript(props.installSpec ?? 'repoguard==0.1.0', this.toJsonString(settings))
+      )
     });
 
     const subnetIds = vpc.selectSubnets(subnets).subnetIds;
     const jupyterLab = {
       lifecycleConfigArns: [this.lifecycleConfig.attrStudioLifecycleConfigArn],
-      defaultResourceSpec: { instanceType: 'ml.t3.medium', lifecycleConfigArn: this.lifecycleConfig.attrStudioLifecycleConfigArn },
+      defaultResourceSpec: {
+        instanceType: 'ml.t3.medium',
+        lifecycleConfigArn: this.lifecycleConfig.attrStudioLifecycleConfigArn
+      }
     };
     this.domain = new sagemaker.CfnDomain(this, 'Domain', {
       domainName: `${prefix}-studio`,
@@ -112,13 +137,13 @@ export class StudioStack extends Stack {
         securityGroups: [securityGroup.securityGroupId],
         studioWebPortal: 'ENABLED',
         defaultLandingUri: 'studio::',
-        jupyterLabAppSettings: jupyterLab,
+        jupyterLabAppSettings: jupyterLab
       },
       defaultSpaceSettings: {
         executionRole: this.executionRole.roleArn,
         securityGroups: [securityGroup.securityGroupId],
-        jupyterLabAppSettings: jupyterLab,
-      },
+        jupyterLabAppSettings: jupyterLab
+      }
     });
 
     new CfnOutput(this, 'DomainId', { value: this.domain.attrDomainId });
@@ -131,7 +156,8 @@ export class StudioStack extends Stack {
  * the pipeline coordinates to `~/.config/repoguard/aws.json`.
  */
 export function lifecycleScript(installSpec: string, settingsJson: string): string {
-  if (!/^[A-Za-z0-9_.\-\[\],<>=!~ ]+$/.test(installSpec)) throw new Error(`unsafe pip requirement: ${installSpec}`);
+  if (!/^[A-Za-z0-9_.\-\[\],<>=!~ ]+$/.test(installSpec))
+    throw new Error(`unsafe pip requirement: ${installSpec}`);
   return [
     '#!/bin/bash',
     'set -euo pipefail',
@@ -143,6 +169,6 @@ export function lifecycleScript(installSpec: string, settingsJson: string): stri
     `cat > "$HOME/.jupyter/jupyter_server_config.d/repoguard-aws.json" <<'EOF'`,
     '{"RepoGuardApp": {"mode": "aws"}}',
     'EOF',
-    '',
+    ''
   ].join('\n');
 }

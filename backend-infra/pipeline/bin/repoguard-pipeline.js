@@ -9,7 +9,9 @@ if (!fs.existsSync(cli)) {
   );
   process.exit(2);
 }
-require(cli).main(process.argv).catch(error => {
-  console.error(`repoguard-pipeline: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+require(cli)
+  .main(process.argv)
+  .catch(error => {
+    console.error(`repoguard-pipeline: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });

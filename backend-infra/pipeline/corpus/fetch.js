@@ -31,7 +31,10 @@ function unpack(archive, dest) {
   }
   // Archives hold one top folder (name-version/ or package/): use its content.
   const entries = fs.readdirSync(tmp);
-  const top = entries.length === 1 && fs.statSync(path.join(tmp, entries[0])).isDirectory() ? path.join(tmp, entries[0]) : tmp;
+  const top =
+    entries.length === 1 && fs.statSync(path.join(tmp, entries[0])).isDirectory()
+      ? path.join(tmp, entries[0])
+      : tmp;
   fs.renameSync(top, dest);
   fs.rmSync(tmp, { recursive: true, force: true });
 }
@@ -47,9 +50,26 @@ function fetchOne(pkg, cache = cacheDir()) {
   if (!archive) {
     if (pkg.ecosystem === 'pypi') {
       const [cmd, ...pre] = pip();
-      execFileSync(cmd, [...pre, 'download', '--no-deps', '--no-binary', ':all:', '--quiet', `${pkg.name}==${pkg.version}`, '-d', dl], { stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync(
+        cmd,
+        [
+          ...pre,
+          'download',
+          '--no-deps',
+          '--no-binary',
+          ':all:',
+          '--quiet',
+          `${pkg.name}==${pkg.version}`,
+          '-d',
+          dl
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] }
+      );
     } else if (pkg.ecosystem === 'npm') {
-      execFileSync('npm', ['pack', '--silent', `${pkg.name}@${pkg.version}`], { cwd: dl, stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync('npm', ['pack', '--silent', `${pkg.name}@${pkg.version}`], {
+        cwd: dl,
+        stdio: ['ignore', 'ignore', 'pipe']
+      });
     } else {
       throw new Error(`unknown ecosystem ${pkg.ecosystem}`);
     }

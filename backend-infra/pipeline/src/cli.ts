@@ -119,7 +119,10 @@ export function buildProgram(): Command {
     .description('read pending requests, validate them, clone their sources; write a manifest')
     .requiredOption('--out <file>', 'manifest to write (sources are cloned beside it)')
     .action(async (options: IModeOptions & { out: string }) => {
-      await ingestToFile({ mode: mode(options), workspace: options.local, configFile: options.config }, options.out);
+      await ingestToFile(
+        { mode: mode(options), workspace: options.local, configFile: options.config },
+        options.out
+      );
     });
 
   for (const stage of Object.keys(STAGE_HELP) as StageCommand[]) {

@@ -54,20 +54,34 @@ export class SourceRefused extends Error {
 }
 
 const HARDENING = [
-  '-c', 'core.hooksPath=/dev/null',
-  '-c', 'core.symlinks=false',
-  '-c', 'core.fsmonitor=false',
-  '-c', 'core.protectNTFS=true',
-  '-c', 'core.protectHFS=true',
-  '-c', 'transfer.fsckObjects=true',
-  '-c', 'fetch.fsckObjects=true',
-  '-c', 'submodule.recurse=false',
-  '-c', 'protocol.allow=never',
-  '-c', 'http.followRedirects=initial',
-  '-c', 'http.lowSpeedLimit=1000',
-  '-c', 'http.lowSpeedTime=30',
-  '-c', 'advice.detachedHead=false',
-  '-c', 'init.defaultBranch=main'
+  '-c',
+  'core.hooksPath=/dev/null',
+  '-c',
+  'core.symlinks=false',
+  '-c',
+  'core.fsmonitor=false',
+  '-c',
+  'core.protectNTFS=true',
+  '-c',
+  'core.protectHFS=true',
+  '-c',
+  'transfer.fsckObjects=true',
+  '-c',
+  'fetch.fsckObjects=true',
+  '-c',
+  'submodule.recurse=false',
+  '-c',
+  'protocol.allow=never',
+  '-c',
+  'http.followRedirects=initial',
+  '-c',
+  'http.lowSpeedLimit=1000',
+  '-c',
+  'http.lowSpeedTime=30',
+  '-c',
+  'advice.detachedHead=false',
+  '-c',
+  'init.defaultBranch=main'
 ];
 
 function hardenedEnv(protocol: 'https' | 'file', home: string): NodeJS.ProcessEnv {
@@ -104,7 +118,9 @@ function runGit(
           if (e.killed || Date.now() >= deadline) {
             reject(new Error(`git ${args[0]} took longer than the time limit`));
           } else {
-            reject(new Error(redact(`git ${args[0]} failed: ${String(stderr).trim() || e.message}`)));
+            reject(
+              new Error(redact(`git ${args[0]} failed: ${String(stderr).trim() || e.message}`))
+            );
           }
           return;
         }
@@ -131,9 +147,7 @@ async function prepareSource(
     } catch {
       throw new SourceRefused('repo_url', `local source ${target} does not exist`);
     }
-    const realRoots = await Promise.all(
-      roots.map(r => realpath(r).catch(() => path.resolve(r)))
-    );
+    const realRoots = await Promise.all(roots.map(r => realpath(r).catch(() => path.resolve(r))));
     if (!realRoots.some(root => isInside(root, real))) {
       throw new SourceRefused(
         'repo_url',
@@ -151,7 +165,10 @@ async function prepareSource(
   }
   const port = parsed.port || '443';
   const pins = check.addresses.map(a => (a.includes(':') ? `[${a}]` : a)).join(',');
-  return { protocol: 'https', extra: ['-c', `http.curloptResolve=${parsed.hostname}:${port}:${pins}`] };
+  return {
+    protocol: 'https',
+    extra: ['-c', `http.curloptResolve=${parsed.hostname}:${port}:${pins}`]
+  };
 }
 
 export async function hardenedClone(options: ICloneOptions): Promise<ICloneResult> {
@@ -168,10 +185,21 @@ export async function hardenedClone(options: ICloneOptions): Promise<ICloneResul
   const want = options.ref === '' ? 'HEAD' : options.ref;
   try {
     const depth = options.fullHistory ? [] : ['--depth', '1'];
-    await run(['fetch', '--quiet', ...depth, '--no-tags', '--no-recurse-submodules', '--', options.url, want]);
+    await run([
+      'fetch',
+      '--quiet',
+      ...depth,
+      '--no-tags',
+      '--no-recurse-submodules',
+      '--',
+      options.url,
+      want
+    ]);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    if (/couldn't find remote ref|not our ref|no such remote ref|unadvertised object/i.test(message)) {
+    if (
+      /couldn't find remote ref|not our ref|no such remote ref|unadvertised object/i.test(message)
+    ) {
       throw new SourceRefused('ref', `${options.ref || 'HEAD'} was not found in ${options.url}`);
     }
     throw error;

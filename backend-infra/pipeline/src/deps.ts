@@ -87,7 +87,10 @@ function fromPyproject(text: string): IDependency[] | null {
   if (poetry !== null) {
     const deps: IDependency[] = [];
     for (const line of poetry.split('\n')) {
-      const m = /^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*=\s*(?:"([^"]*)"|\{.*version\s*=\s*"([^"]*)")/.exec(line);
+      const m =
+        /^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*=\s*(?:"([^"]*)"|\{.*version\s*=\s*"([^"]*)")/.exec(
+          line
+        );
       if (m && m[1].toLowerCase() !== 'python') {
         deps.push({ name: m[1], spec: (m[2] ?? m[3] ?? '').replace(/\s+/g, '') });
       }

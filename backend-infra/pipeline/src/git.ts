@@ -39,7 +39,11 @@ export async function git(args: string[], options: IGitOptions = {}): Promise<st
 }
 
 /** Run git with `input` on its stdin; reject with git's stderr in the message. */
-export function gitWithInput(args: string[], input: string | Buffer, options: IGitOptions = {}): Promise<string> {
+export function gitWithInput(
+  args: string[],
+  input: string | Buffer,
+  options: IGitOptions = {}
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, {
       cwd: options.cwd,
@@ -61,7 +65,11 @@ export function gitWithInput(args: string[], input: string | Buffer, options: IG
         resolve(Buffer.concat(out).toString('utf8'));
       } else {
         const detail = Buffer.concat(err).toString('utf8').trim();
-        reject(new Error(`git ${args.find(a => !a.startsWith('-')) ?? args[0]} failed: ${detail || `exit ${code}`}`));
+        reject(
+          new Error(
+            `git ${args.find(a => !a.startsWith('-')) ?? args[0]} failed: ${detail || `exit ${code}`}`
+          )
+        );
       }
     });
     child.stdin.end(input);

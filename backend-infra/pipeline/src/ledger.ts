@@ -249,11 +249,7 @@ export class GitLedger implements ILedger {
     return (await run(['rev-parse', 'refs/heads/tip'])).trim();
   }
 
-  private async show(
-    run: Run,
-    sha: string,
-    file: string
-  ): Promise<string> {
+  private async show(run: Run, sha: string, file: string): Promise<string> {
     try {
       return await run(['show', `${sha}:${file}`]);
     } catch {

@@ -37,7 +37,10 @@ export interface IHostCheck {
 }
 
 /** Resolve `host` and check every address it resolves to. */
-export async function checkHost(host: string, resolve: Resolver = systemResolver): Promise<IHostCheck> {
+export async function checkHost(
+  host: string,
+  resolve: Resolver = systemResolver
+): Promise<IHostCheck> {
   let addresses: string[];
   try {
     addresses = ipaddr.isValid(host) ? [host] : await resolve(host);

@@ -10,14 +10,7 @@ import { redact, errorMessage } from './redact';
 import type { IManifestItem } from './types';
 
 export type StageName =
-  | 'queued'
-  | 'ingest'
-  | 'scan'
-  | 'decide'
-  | 'publish'
-  | 'record'
-  | 'notify'
-  | 'done';
+  'queued' | 'ingest' | 'scan' | 'decide' | 'publish' | 'record' | 'notify' | 'done';
 
 export interface IRunState {
   request_id: string;
@@ -64,12 +57,7 @@ export class Progress implements IProgress {
     this.write(redact(line));
   }
 
-  async state(
-    item: IManifestItem,
-    stage: StageName,
-    status: string,
-    message = ''
-  ): Promise<void> {
+  async state(item: IManifestItem, stage: StageName, status: string, message = ''): Promise<void> {
     if (!this.options.stateDir || !item.key) {
       return;
     }
@@ -102,7 +90,9 @@ export class Progress implements IProgress {
     try {
       const message = await work();
       const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
-      this.log(`${stage.padEnd(7)} ${id}  ok ${elapsed.toFixed(2)}s${message ? `  ${message}` : ''}`);
+      this.log(
+        `${stage.padEnd(7)} ${id}  ok ${elapsed.toFixed(2)}s${message ? `  ${message}` : ''}`
+      );
       await this.state(item, stage, 'done', message ?? '');
       return message;
     } catch (error) {

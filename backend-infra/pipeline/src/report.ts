@@ -35,16 +35,17 @@ function allFindings(item: IManifestItem): IPolicyFinding[] {
 
 /** Findings of one scanner, grouped by the severity they count at (worst first). */
 function bySeverity(findings: IPolicyFinding[]): [Severity, IPolicyFinding[]][] {
-  return SEVERITIES.map(s => [s, findings.filter(f => f.effectiveSeverity === s)] as [Severity, IPolicyFinding[]]).filter(
-    ([, fs]) => fs.length > 0
-  );
+  return SEVERITIES.map(
+    s => [s, findings.filter(f => f.effectiveSeverity === s)] as [Severity, IPolicyFinding[]]
+  ).filter(([, fs]) => fs.length > 0);
 }
 
 /** At most this many findings per scanner and severity are listed (the SARIF has them all). */
 export const REPORT_FINDINGS_PER_GROUP = 200;
 
 function counted(f: IPolicyFinding): string {
-  const as = f.effectiveSeverity === f.severity ? f.severity : `${f.severity} → ${f.effectiveSeverity}`;
+  const as =
+    f.effectiveSeverity === f.severity ? f.severity : `${f.severity} → ${f.effectiveSeverity}`;
   return f.note ? `${as} (${f.note})` : as;
 }
 
@@ -80,9 +81,17 @@ export function renderMarkdown(item: IManifestItem, executionId: string): string
   }
   const drivers = (item.drivers ?? []) as IPolicyFinding[];
   if (drivers.length > 0) {
-    lines.push('', '## Why', '', '| gate | counted as | scanner | rule | where |', '| --- | --- | --- | --- | --- |');
+    lines.push(
+      '',
+      '## Why',
+      '',
+      '| gate | counted as | scanner | rule | where |',
+      '| --- | --- | --- | --- | --- |'
+    );
     for (const f of drivers.slice(0, 50)) {
-      lines.push(`| ${f.gate ?? ''} | ${f.effectiveSeverity} | ${f.scanner} | ${mdCell(f.ruleId)} | ${mdCell(where(f))} |`);
+      lines.push(
+        `| ${f.gate ?? ''} | ${f.effectiveSeverity} | ${f.scanner} | ${mdCell(f.ruleId)} | ${mdCell(where(f))} |`
+      );
     }
   }
   const waivers = (item as IPolicyItem).waivers ?? [];
@@ -90,13 +99,24 @@ export function renderMarkdown(item: IManifestItem, executionId: string): string
   if (waivers.length === 0) {
     lines.push('None.');
   } else {
-    lines.push('| rule | package | covers | expires | approver | reason | where |', '| --- | --- | --- | --- | --- | --- | --- |');
+    lines.push(
+      '| rule | package | covers | expires | approver | reason | where |',
+      '| --- | --- | --- | --- | --- | --- | --- |'
+    );
     for (const w of waivers) {
-      lines.push(`| ${mdCell(w.ruleId)} | ${mdCell(w.packageName)} | ${mdCell(w.covers)} | ${w.expires} | ${mdCell(w.approver)} | ${mdCell(w.reason)} | ${mdCell(where(w))} |`);
+      lines.push(
+        `| ${mdCell(w.ruleId)} | ${mdCell(w.packageName)} | ${mdCell(w.covers)} | ${w.expires} | ${mdCell(w.approver)} | ${mdCell(w.reason)} | ${mdCell(where(w))} |`
+      );
     }
   }
   if (item.scanners && item.scanners.length > 0) {
-    lines.push('', '## Scanners', '', '| scanner | status | time | findings | note |', '| --- | --- | --- | --- | --- |');
+    lines.push(
+      '',
+      '## Scanners',
+      '',
+      '| scanner | status | time | findings | note |',
+      '| --- | --- | --- | --- | --- |'
+    );
     for (const s of item.scanners) {
       lines.push(
         `| ${s.name} | ${s.status} | ${(s.durationMs / 1000).toFixed(1)}s | ${s.findings.length} | ${mdCell(s.message ?? '')} |`
@@ -113,7 +133,9 @@ export function renderMarkdown(item: IManifestItem, executionId: string): string
     for (const [severity, fs] of bySeverity(s.findings as IPolicyFinding[])) {
       lines.push(`#### ${severity} (${fs.length})`, '');
       for (const f of fs.slice(0, REPORT_FINDINGS_PER_GROUP)) {
-        lines.push(`- \`${mdInline(where(f))}\` **${mdInline(f.ruleId)}** [${mdInline(counted(f))}]: ${mdInline(f.message)}`);
+        lines.push(
+          `- \`${mdInline(where(f))}\` **${mdInline(f.ruleId)}** [${mdInline(counted(f))}]: ${mdInline(f.message)}`
+        );
         if (f.snippet) {
           lines.push(`  \`${mdInline(f.snippet).replace(/`/g, "'")}\``);
         }
@@ -129,7 +151,10 @@ export function renderMarkdown(item: IManifestItem, executionId: string): string
 }
 
 function mdInline(text: string): string {
-  return text.replace(/[\r\n]+/g, ' ').replace(/[<>]/g, m => (m === '<' ? '&lt;' : '&gt;')).slice(0, 500);
+  return text
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/[<>]/g, m => (m === '<' ? '&lt;' : '&gt;'))
+    .slice(0, 500);
 }
 
 export function renderHtml(item: IManifestItem, executionId: string): string {
@@ -144,10 +169,16 @@ export function renderHtml(item: IManifestItem, executionId: string): string {
     .join('\n');
   const drivers = ((item.drivers ?? []) as IPolicyFinding[])
     .slice(0, 50)
-    .map(f => `<tr><td>${e(f.gate ?? '')}</td><td>${e(f.effectiveSeverity)}</td><td>${e(f.scanner)}</td><td>${e(f.ruleId)}</td><td><code>${e(where(f))}</code></td></tr>`)
+    .map(
+      f =>
+        `<tr><td>${e(f.gate ?? '')}</td><td>${e(f.effectiveSeverity)}</td><td>${e(f.scanner)}</td><td>${e(f.ruleId)}</td><td><code>${e(where(f))}</code></td></tr>`
+    )
     .join('\n');
   const waivers = ((item as IPolicyItem).waivers ?? [])
-    .map(w => `<tr><td>${e(w.ruleId)}</td><td>${e(w.packageName)}</td><td><code>${e(w.covers)}</code></td><td>${e(w.expires)}</td><td>${e(w.approver)}</td><td>${e(w.reason)}</td><td><code>${e(where(w))}</code></td></tr>`)
+    .map(
+      w =>
+        `<tr><td>${e(w.ruleId)}</td><td>${e(w.packageName)}</td><td><code>${e(w.covers)}</code></td><td>${e(w.expires)}</td><td>${e(w.approver)}</td><td>${e(w.reason)}</td><td><code>${e(where(w))}</code></td></tr>`
+    )
     .join('\n');
   const groups = (item.scanners ?? [])
     .filter(s => s.findings.length > 0)
@@ -161,7 +192,10 @@ export function renderHtml(item: IManifestItem, executionId: string): string {
                 `<li><code>${e(where(f))}</code> <strong>${e(f.ruleId)}</strong> [${e(counted(f))}]: ${e(f.message)}${f.snippet ? `<pre>${e(f.snippet)}</pre>` : ''}</li>`
             )
             .join('\n');
-          const more = fs.length > REPORT_FINDINGS_PER_GROUP ? `<li>… ${fs.length - REPORT_FINDINGS_PER_GROUP} more in report.sarif</li>` : '';
+          const more =
+            fs.length > REPORT_FINDINGS_PER_GROUP
+              ? `<li>… ${fs.length - REPORT_FINDINGS_PER_GROUP} more in report.sarif</li>`
+              : '';
           return `<h4 class="sev-${e(severity)}">${e(severity)} (${fs.length})</h4>\n<ul>\n${list}${more}\n</ul>`;
         })
         .join('\n');
@@ -232,7 +266,9 @@ export function renderMail(item: IManifestItem, reportLink: string): IMailConten
     html.push('<p>Findings that drove the decision:</p><ul>');
     for (const f of drivers) {
       text.push(`  - [${f.effectiveSeverity}] ${f.ruleId} at ${where(f)}: ${f.message}`);
-      html.push(`<li>[${e(f.effectiveSeverity)}] <code>${e(f.ruleId)}</code> at ${e(where(f))}: ${e(f.message)}</li>`);
+      html.push(
+        `<li>[${e(f.effectiveSeverity)}] <code>${e(f.ruleId)}</code> at ${e(where(f))}: ${e(f.message)}</li>`
+      );
     }
     html.push('</ul>');
   }
@@ -242,7 +278,9 @@ export function renderMail(item: IManifestItem, reportLink: string): IMailConten
     html.push('<p>InfoSec waivers applied:</p><ul>');
     for (const w of waived.slice(0, 20)) {
       text.push(`  - ${w.ruleId} at ${where(w)} (${w.approver}, until ${w.expires}): ${w.reason}`);
-      html.push(`<li><code>${e(w.ruleId)}</code> at ${e(where(w))} (${e(w.approver)}, until ${e(w.expires)}): ${e(w.reason)}</li>`);
+      html.push(
+        `<li><code>${e(w.ruleId)}</code> at ${e(where(w))} (${e(w.approver)}, until ${e(w.expires)}): ${e(w.reason)}</li>`
+      );
     }
     html.push('</ul>');
   }
@@ -259,5 +297,9 @@ export function renderMail(item: IManifestItem, reportLink: string): IMailConten
     text.push(`Full report: ${reportLink}`);
     html.push(`<p>Full report: ${e(reportLink)}</p>`);
   }
-  return { subject, text: text.join('\n') + '\n', html: `<!doctype html><html><body>${html.join('\n')}</body></html>` };
+  return {
+    subject,
+    text: text.join('\n') + '\n',
+    html: `<!doctype html><html><body>${html.join('\n')}</body></html>`
+  };
 }

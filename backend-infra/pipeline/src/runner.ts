@@ -56,13 +56,20 @@ export function newExecutionId(env: NodeJS.ProcessEnv = process.env): string {
   return `local-${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-async function awsConfig(options: IRunnerOptions, env: NodeJS.ProcessEnv): Promise<IWorkspaceConfig> {
+async function awsConfig(
+  options: IRunnerOptions,
+  env: NodeJS.ProcessEnv
+): Promise<IWorkspaceConfig> {
   const file = options.configFile ?? env.REPOGUARD_CONFIG;
   const base = { ...defaultConfig('/nonexistent'), allowedLocalRoots: [] as string[] };
-  const fromFile = file ? (JSON.parse(await readFile(file, 'utf8')) as Partial<IWorkspaceConfig>) : {};
+  const fromFile = file
+    ? (JSON.parse(await readFile(file, 'utf8')) as Partial<IWorkspaceConfig>)
+    : {};
   const config: IWorkspaceConfig = { ...base, ...fromFile, allowedLocalRoots: [] };
   if (env.REPOGUARD_ALLOWED_HOSTS) {
-    config.allowedHosts = env.REPOGUARD_ALLOWED_HOSTS.split(',').map(h => h.trim()).filter(Boolean);
+    config.allowedHosts = env.REPOGUARD_ALLOWED_HOSTS.split(',')
+      .map(h => h.trim())
+      .filter(Boolean);
   }
   return config;
 }
@@ -227,7 +234,9 @@ export async function localTip(bareRepo: string): Promise<string> {
     return '';
   }
   try {
-    return (await git(['--git-dir', bareRepo, 'rev-parse', '--verify', '--quiet', 'refs/heads/main'])).trim();
+    return (
+      await git(['--git-dir', bareRepo, 'rev-parse', '--verify', '--quiet', 'refs/heads/main'])
+    ).trim();
   } catch {
     return '';
   }
@@ -243,7 +252,9 @@ export interface IWatchOptions extends IRunnerOptions {
 /** Run whenever the request repo's main branch moves, until the signal aborts. */
 export async function watch(options: IWatchOptions): Promise<void> {
   if (options.mode !== 'local' || !options.workspace) {
-    throw new Error('watch works on an embedded workspace (--local DIR); production runs on push triggers');
+    throw new Error(
+      'watch works on an embedded workspace (--local DIR); production runs on push triggers'
+    );
   }
   const workspace = new Workspace(path.resolve(options.workspace));
   await workspace.config(); // fail early when it is not a workspace
@@ -265,10 +276,14 @@ export async function watch(options: IWatchOptions): Promise<void> {
     }
     await new Promise<void>(resolve => {
       const timer = setTimeout(resolve, interval);
-      options.signal?.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
+      options.signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true }
+      );
     });
   }
 }

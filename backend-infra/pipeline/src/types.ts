@@ -7,7 +7,8 @@ import type { Decision, IRequestRow, Severity } from '../../../src/common';
 export type Mode = 'local' | 'aws';
 
 /** What kind of problem a finding is (which policy gate looks at it). */
-export type FindingCategory = 'sast' | 'vulnerability' | 'secret' | 'malicious' | 'dynamic' | 'config' | 'licence';
+export type FindingCategory =
+  'sast' | 'vulnerability' | 'secret' | 'malicious' | 'dynamic' | 'config' | 'licence';
 
 /**
  * When the code a finding sits in runs: `install` (setup.py, build hooks,

@@ -23,10 +23,18 @@ import { Progress } from '../src/progress';
 import { errorMessage, redact } from '../src/redact';
 import { gitSync, makeRepo, tempDir } from './helpers';
 
-const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+const quiet = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined
+};
 const TOKEN = 'ghp_TESTTOKEN0123456789abcdefABCDEF012345';
 const ORG = 'acme-approved';
-const CREDENTIALS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
+const CREDENTIALS = {
+  accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
+};
 
 interface ICall {
   method: string;
@@ -40,12 +48,21 @@ type Reply = { status: number; body?: unknown; headers?: Record<string, string> 
 /** A fetch stub answering from a queue of recorded responses per "METHOD path". */
 function githubFetch(routes: Record<string, Reply[]>, calls: ICall[]) {
   return async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+    const url = new URL(
+      typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
+    );
     const method = (init?.method ?? 'GET').toUpperCase();
     const headers: Record<string, string> = {};
-    new Headers(init?.headers as ConstructorParameters<typeof Headers>[0]).forEach((v, k) => (headers[k] = v));
+    new Headers(init?.headers as ConstructorParameters<typeof Headers>[0]).forEach(
+      (v, k) => (headers[k] = v)
+    );
     const pathname = decodeURIComponent(url.pathname);
-    calls.push({ method, url: pathname, headers, body: typeof init?.body === 'string' ? init.body : '' });
+    calls.push({
+      method,
+      url: pathname,
+      headers,
+      body: typeof init?.body === 'string' ? init.body : ''
+    });
     const queue = routes[`${method} ${pathname}`];
     const reply = queue && queue.length > 1 ? queue.shift()! : queue?.[0];
     if (!reply) {
@@ -58,7 +75,11 @@ function githubFetch(routes: Record<string, Reply[]>, calls: ICall[]) {
   };
 }
 
-const notFound = { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/repos/repos#get-a-repository', status: '404' };
+const notFound = {
+  message: 'Not Found',
+  documentation_url: 'https://docs.github.com/rest/repos/repos#get-a-repository',
+  status: '404'
+};
 
 function repository(name: string, cloneUrl: string) {
   // Trimmed from the "Create an organization repository" 201 example of the GitHub REST docs.
@@ -99,7 +120,9 @@ describe('GitHub publisher (octokit) against spec-derived GitHub REST responses 
         fetch: githubFetch(
           {
             'GET /repos/acme-approved/statlite': [{ status: 404, body: notFound }],
-            'POST /orgs/acme-approved/repos': [{ status: 201, body: repository('statlite', `file://${remote}`) }]
+            'POST /orgs/acme-approved/repos': [
+              { status: 201, body: repository('statlite', `file://${remote}`) }
+            ]
           },
           calls
         )
@@ -120,7 +143,10 @@ describe('GitHub publisher (octokit) against spec-derived GitHub REST responses 
     assert.equal(body.private, true);
     assert.equal(body.auto_init, false);
     assert.equal(create.headers.authorization, `token ${TOKEN}`);
-    const refs = gitSync(remote, 'for-each-ref', '--format=%(refname) %(objectname)').trim().split('\n').sort();
+    const refs = gitSync(remote, 'for-each-ref', '--format=%(refname) %(objectname)')
+      .trim()
+      .split('\n')
+      .sort();
     assert.deepEqual(refs, [`refs/heads/main ${source.sha}`, `refs/tags/r-42 ${source.sha}`]);
   });
 
@@ -132,9 +158,19 @@ describe('GitHub publisher (octokit) against spec-derived GitHub REST responses 
       request: {
         fetch: githubFetch(
           {
-            'GET /repos/acme-approved/statlite': [{ status: 200, body: repository('statlite', 'file:///nonexistent.git') }],
+            'GET /repos/acme-approved/statlite': [
+              { status: 200, body: repository('statlite', 'file:///nonexistent.git') }
+            ],
             'GET /repos/acme-approved/statlite/git/ref/tags/r-42': [
-              { status: 200, body: { ref: 'refs/tags/r-42', node_id: 'REF_x', url: 'https://api.github.com/…', object: { sha: source.sha, type: 'commit', url: 'https://api.github.com/…' } } }
+              {
+                status: 200,
+                body: {
+                  ref: 'refs/tags/r-42',
+                  node_id: 'REF_x',
+                  url: 'https://api.github.com/…',
+                  object: { sha: source.sha, type: 'commit', url: 'https://api.github.com/…' }
+                }
+              }
             ]
           },
           calls
@@ -142,7 +178,11 @@ describe('GitHub publisher (octokit) against spec-derived GitHub REST responses 
       }
     });
     const result = await new GitHubPublisher({ octokit, org: ORG, token: TOKEN }).publish({
-      packageName: 'statlite', source: sourceDir, commitSha: source.sha, tag: 'r-42', origin: 'x'
+      packageName: 'statlite',
+      source: sourceDir,
+      commitSha: source.sha,
+      tag: 'r-42',
+      origin: 'x'
     });
     assert.deepEqual(result, { url: 'file:///nonexistent.git', createdRepo: false, pushed: false });
     assert.ok(!calls.some(c => c.method === 'POST'), 'no repo may be created on a rerun');
@@ -161,8 +201,16 @@ describe('GitHub publisher (octokit) against spec-derived GitHub REST responses 
               { status: 502, body: { message: 'Server Error' } },
               {
                 status: 403,
-                body: { message: 'API rate limit exceeded for installation ID 1.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api' },
-                headers: { 'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset }
+                body: {
+                  message: 'API rate limit exceeded for installation ID 1.',
+                  documentation_url:
+                    'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api'
+                },
+                headers: {
+                  'x-ratelimit-limit': '5000',
+                  'x-ratelimit-remaining': '0',
+                  'x-ratelimit-reset': reset
+                }
               },
               { status: 200, body: repository('retried', `file://${remote}`) }
             ]
@@ -171,7 +219,12 @@ describe('GitHub publisher (octokit) against spec-derived GitHub REST responses 
         )
       }
     });
-    const publisher = new GitHubPublisher({ octokit, org: ORG, token: TOKEN, retry: { minTimeoutMs: 10 } });
+    const publisher = new GitHubPublisher({
+      octokit,
+      org: ORG,
+      token: TOKEN,
+      retry: { minTimeoutMs: 10 }
+    });
     const { cloneUrl, created } = await publisher.ensureRepo('retried', 'x');
     assert.equal(cloneUrl, `file://${remote}`);
     assert.equal(created, false);
@@ -183,7 +236,22 @@ describe('GitHub publisher (octokit) against spec-derived GitHub REST responses 
     const octokit = new Octokit({
       auth: TOKEN,
       log: quiet,
-      request: { fetch: githubFetch({ 'GET /repos/acme-approved/x': [{ status: 401, body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' } }] }, calls) }
+      request: {
+        fetch: githubFetch(
+          {
+            'GET /repos/acme-approved/x': [
+              {
+                status: 401,
+                body: {
+                  message: 'Bad credentials',
+                  documentation_url: 'https://docs.github.com/rest'
+                }
+              }
+            ]
+          },
+          calls
+        )
+      }
     });
     await assert.rejects(
       new GitHubPublisher({ octokit, org: ORG, token: TOKEN }).ensureRepo('x', 'x'),
@@ -199,8 +267,20 @@ describe('GitHub publisher (octokit) against spec-derived GitHub REST responses 
   });
 
   it('computes retry delays from GitHub headers (retry-after, x-ratelimit-reset)', () => {
-    assert.equal(retryDelayMs({ status: 429, response: { headers: { 'retry-after': '3' } } }), 3000);
-    assert.equal(retryDelayMs({ status: 403, response: { headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '100' } } }, 95_000), 5000);
+    assert.equal(
+      retryDelayMs({ status: 429, response: { headers: { 'retry-after': '3' } } }),
+      3000
+    );
+    assert.equal(
+      retryDelayMs(
+        {
+          status: 403,
+          response: { headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '100' } }
+        },
+        95_000
+      ),
+      5000
+    );
     assert.equal(retryDelayMs({ status: 503 }), 0);
     assert.equal(retryDelayMs({ status: 404 }), null);
     assert.equal(retryDelayMs({ status: 403, response: { headers: {} } }), null);
@@ -208,7 +288,9 @@ describe('GitHub publisher (octokit) against spec-derived GitHub REST responses 
 });
 
 /** A local HTTP server standing in for an AWS endpoint. */
-async function awsStub(handler: (call: ICall, res: ServerResponse) => void): Promise<{ server: Server; endpoint: string; calls: ICall[] }> {
+async function awsStub(
+  handler: (call: ICall, res: ServerResponse) => void
+): Promise<{ server: Server; endpoint: string; calls: ICall[] }> {
   const calls: ICall[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -216,7 +298,12 @@ async function awsStub(handler: (call: ICall, res: ServerResponse) => void): Pro
     req.on('end', () => {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) headers[k] = String(v);
-      const call = { method: req.method ?? '', url: req.url ?? '', headers, body: Buffer.concat(chunks).toString('utf8') };
+      const call = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers,
+        body: Buffer.concat(chunks).toString('utf8')
+      };
       calls.push(call);
       handler(call, res);
     });
@@ -234,34 +321,56 @@ describe('S3 report store against a local S3-compatible endpoint (spec-derived P
       if (failures > 0) {
         failures--;
         res.writeHead(500, { 'content-type': 'application/xml', 'x-amz-request-id': 'REQ1' });
-        res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message><RequestId>REQ1</RequestId></Error>');
+        res.end(
+          '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message><RequestId>REQ1</RequestId></Error>'
+        );
         return;
       }
-      res.writeHead(200, { etag: '"9b2cf535f27731c974343645a3985328"', 'x-amz-request-id': 'REQ2', 'x-amz-server-side-encryption': 'aws:kms' });
+      res.writeHead(200, {
+        etag: '"9b2cf535f27731c974343645a3985328"',
+        'x-amz-request-id': 'REQ2',
+        'x-amz-server-side-encryption': 'aws:kms'
+      });
       res.end();
     });
   });
   after(() => stub.server.close());
 
   it('puts the three report files under reports/<request_id>/ (retrying a 500) and returns the s3:// URL', async () => {
-    const client = new S3Client({ region: 'us-east-1', endpoint: stub.endpoint, forcePathStyle: true, credentials: CREDENTIALS, maxAttempts: 3 });
+    const client = new S3Client({
+      region: 'us-east-1',
+      endpoint: stub.endpoint,
+      forcePathStyle: true,
+      credentials: CREDENTIALS,
+      maxAttempts: 3
+    });
     const store = new S3ReportStore(client, 'rg-reports');
     const url = await store.put('r-7', [
       { name: 'report.html', body: '<p>ok</p>', contentType: 'text/html; charset=utf-8' },
       { name: 'report.md', body: '# ok', contentType: 'text/markdown' },
-      { name: 'report.sarif', body: '{"version":"2.1.0","runs":[]}', contentType: 'application/sarif+json' }
+      {
+        name: 'report.sarif',
+        body: '{"version":"2.1.0","runs":[]}',
+        contentType: 'application/sarif+json'
+      }
     ]);
     assert.equal(url, 's3://rg-reports/reports/r-7/report.html');
     const puts = stub.calls.filter(c => c.method === 'PUT');
     assert.equal(puts.length, 4, 'one retry after the 500, then three puts');
-    assert.deepEqual(puts.slice(1).map(c => c.url.split('?')[0]), [
-      '/rg-reports/reports/r-7/report.html',
-      '/rg-reports/reports/r-7/report.md',
-      '/rg-reports/reports/r-7/report.sarif'
-    ]);
+    assert.deepEqual(
+      puts.slice(1).map(c => c.url.split('?')[0]),
+      [
+        '/rg-reports/reports/r-7/report.html',
+        '/rg-reports/reports/r-7/report.md',
+        '/rg-reports/reports/r-7/report.sarif'
+      ]
+    );
     assert.equal(puts[1].headers['content-type'], 'text/html; charset=utf-8');
     assert.equal(puts[1].headers['x-amz-server-side-encryption'], 'aws:kms');
-    assert.match(puts[1].headers.authorization, /^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE\//);
+    assert.match(
+      puts[1].headers.authorization,
+      /^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE\//
+    );
     assert.match(puts[1].body, /<p>ok<\/p>/);
   });
 });
@@ -278,7 +387,11 @@ describe('SES mailer (nodemailer SES transport, SESv2 client) against a local SE
   after(() => stub.server.close());
 
   it('sends a raw multipart text+HTML message through SendEmail', async () => {
-    const client = new SESv2Client({ region: 'eu-west-1', endpoint: stub.endpoint, credentials: CREDENTIALS });
+    const client = new SESv2Client({
+      region: 'eu-west-1',
+      endpoint: stub.endpoint,
+      credentials: CREDENTIALS
+    });
     const mailer = new SesMailer(client, 'RepoGuard <repoguard@example.com>');
     const id = await mailer.send({
       to: 'ds@example.com',
@@ -306,14 +419,28 @@ describe('GitHub token from Secrets Manager (local endpoint answering GetSecretV
       assert.equal(call.headers['x-amz-target'], 'secretsmanager.GetSecretValue');
       const { SecretId } = JSON.parse(call.body);
       res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-      res.end(JSON.stringify({ ARN: SecretId, Name: 'repoguard/github-token', VersionId: 'v1', SecretString: JSON.stringify({ token: TOKEN }), VersionStages: ['AWSCURRENT'], CreatedDate: 1.7e9 }));
+      res.end(
+        JSON.stringify({
+          ARN: SecretId,
+          Name: 'repoguard/github-token',
+          VersionId: 'v1',
+          SecretString: JSON.stringify({ token: TOKEN }),
+          VersionStages: ['AWSCURRENT'],
+          CreatedDate: 1.7e9
+        })
+      );
     });
   });
   after(() => stub.server.close());
 
   it('reads the token from the secret and masks it in every printed line', async () => {
-    const client = new SecretsManagerClient({ region: 'us-east-1', endpoint: stub.endpoint, credentials: CREDENTIALS });
-    const arn = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:repoguard/github-token-AbCdEf';
+    const client = new SecretsManagerClient({
+      region: 'us-east-1',
+      endpoint: stub.endpoint,
+      credentials: CREDENTIALS
+    });
+    const arn =
+      'arn:aws:secretsmanager:us-east-1:111122223333:secret:repoguard/github-token-AbCdEf';
     const token = await githubToken({ REPOGUARD_GITHUB_TOKEN_SECRET_ARN: arn }, client);
     assert.equal(token, TOKEN);
     const lines: string[] = [];
@@ -330,6 +457,9 @@ describe('GitHub token from Secrets Manager (local endpoint answering GetSecretV
     const env = gitAuthEnv('https://github.com/acme/requests.git', TOKEN);
     assert.equal(env.GIT_CONFIG_KEY_0, 'http.https://github.com/.extraHeader');
     assert.ok(!env.GIT_CONFIG_KEY_0!.includes(TOKEN));
-    assert.equal(Buffer.from(env.GIT_CONFIG_VALUE_0!.split(' ').pop()!, 'base64').toString(), `x-access-token:${TOKEN}`);
+    assert.equal(
+      Buffer.from(env.GIT_CONFIG_VALUE_0!.split(' ').pop()!, 'base64').toString(),
+      `x-access-token:${TOKEN}`
+    );
   });
 });

@@ -17,42 +17,68 @@ import type { IFinding, IManifestItem } from '../src/types';
 interface IHarness {
   scannerEnvironment(): void;
   pool<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]>;
-  scanAndDecide(dir: string, options: { name: string }): Promise<{ item: IManifestItem; ms: number; naive: IFinding[] }>;
+  scanAndDecide(
+    dir: string,
+    options: { name: string }
+  ): Promise<{ item: IManifestItem; ms: number; naive: IFinding[] }>;
 }
-interface IPackage { ecosystem: string; name: string; version: string; dir: string }
+interface IPackage {
+  ecosystem: string;
+  name: string;
+  version: string;
+  dir: string;
+}
 const CORPUS = path.resolve(__dirname, '..', '..', '..', '..', 'pipeline', 'corpus');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const harness = require(path.join(CORPUS, 'harness.js')) as IHarness;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const fetch = require(path.join(CORPUS, 'fetch.js')) as { fetchBenign(): IPackage[]; cacheDir(): string };
+const fetch = require(path.join(CORPUS, 'fetch.js')) as {
+  fetchBenign(): IPackage[];
+  cacheDir(): string;
+};
 
-const list = (JSON.parse(readFileSync(path.join(CORPUS, 'benign.json'), 'utf8')) as { packages: Omit<IPackage, 'dir'>[] }).packages;
-const cached = list.every(p => existsSync(path.join(fetch.cacheDir(), 'src', `${p.ecosystem}-${p.name}-${p.version}`)));
+const list = (
+  JSON.parse(readFileSync(path.join(CORPUS, 'benign.json'), 'utf8')) as {
+    packages: Omit<IPackage, 'dir'>[];
+  }
+).packages;
+const cached = list.every(p =>
+  existsSync(path.join(fetch.cacheDir(), 'src', `${p.ecosystem}-${p.name}-${p.version}`))
+);
 const enabled = process.env.REPOGUARD_CORPUS === '1';
 const why = `set REPOGUARD_CORPUS=1 (${cached ? 'the sources are cached' : 'fetches 25 packages from PyPI and npm once, into the cache'}; about 2.5 minutes on 2 cores)`;
 
-describe('benign corpus through the real scan + decide stages', { skip: enabled ? false : why }, () => {
-  let outcomes: { pkg: IPackage; item: IManifestItem; naive: IFinding[] }[];
+describe(
+  'benign corpus through the real scan + decide stages',
+  { skip: enabled ? false : why },
+  () => {
+    let outcomes: { pkg: IPackage; item: IManifestItem; naive: IFinding[] }[];
 
-  before(async () => {
-    harness.scannerEnvironment();
-    const packages = fetch.fetchBenign();
-    outcomes = await harness.pool(packages, 2, async pkg => {
-      const r = await harness.scanAndDecide(pkg.dir, { name: pkg.name });
-      return { pkg, item: r.item, naive: r.naive };
+    before(async () => {
+      harness.scannerEnvironment();
+      const packages = fetch.fetchBenign();
+      outcomes = await harness.pool(packages, 2, async pkg => {
+        const r = await harness.scanAndDecide(pkg.dir, { name: pkg.name });
+        return { pkg, item: r.item, naive: r.naive };
+      });
     });
-  });
 
-  it('holds at least 20 popular packages from both registries', () => {
-    assert.ok(outcomes.length >= 20);
-    assert.ok(outcomes.some(o => o.pkg.ecosystem === 'npm') && outcomes.some(o => o.pkg.ecosystem === 'pypi'));
-  });
+    it('holds at least 20 popular packages from both registries', () => {
+      assert.ok(outcomes.length >= 20);
+      assert.ok(
+        outcomes.some(o => o.pkg.ecosystem === 'npm') &&
+          outcomes.some(o => o.pkg.ecosystem === 'pypi')
+      );
+    });
 
-  it('refuses at most 1 with the default policy (and says which and why)', () => {
-    const refused = outcomes.filter(o => o.item.decision !== 'approved');
-    const naive = outcomes.filter(o => o.naive.length > 0).length;
-    const lines = refused.map(o => `${o.pkg.name}: ${o.item.decision}: ${o.item.reason}`);
-    console.log(`benign corpus: ${refused.length}/${outcomes.length} refused by the policy; the naive rule would refuse ${naive}\n${lines.join('\n')}`);
-    assert.ok(refused.length <= 1, lines.join('\n'));
-  });
-});
+    it('refuses at most 1 with the default policy (and says which and why)', () => {
+      const refused = outcomes.filter(o => o.item.decision !== 'approved');
+      const naive = outcomes.filter(o => o.naive.length > 0).length;
+      const lines = refused.map(o => `${o.pkg.name}: ${o.item.decision}: ${o.item.reason}`);
+      console.log(
+        `benign corpus: ${refused.length}/${outcomes.length} refused by the policy; the naive rule would refuse ${naive}\n${lines.join('\n')}`
+      );
+      assert.ok(refused.length <= 1, lines.join('\n'));
+    });
+  }
+);

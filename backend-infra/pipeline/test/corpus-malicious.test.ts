@@ -14,7 +14,10 @@ interface IHarness {
   scannerEnvironment(): void;
   knownScannerNames(): string[];
   pool<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]>;
-  scanAndDecide(dir: string, options: { name: string }): Promise<{ item: IManifestItem; ms: number }>;
+  scanAndDecide(
+    dir: string,
+    options: { name: string }
+  ): Promise<{ item: IManifestItem; ms: number }>;
 }
 const CORPUS = path.resolve(__dirname, '..', '..', '..', '..', 'pipeline', 'corpus');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -30,28 +33,43 @@ describe('malicious corpus through the real scan + decide stages', () => {
   before(async () => {
     harness.scannerEnvironment();
     const packages = buildMalicious(await tempDir('rg-malicious-'));
-    outcomes = await harness.pool(packages, 2, async p => ({ name: p.name, kind: p.kind, item: (await harness.scanAndDecide(p.dir, { name: p.name })).item }));
+    outcomes = await harness.pool(packages, 2, async p => ({
+      name: p.name,
+      kind: p.kind,
+      item: (await harness.scanAndDecide(p.dir, { name: p.name })).item
+    }));
   });
 
   it('covers every kind of attack the policy must stop', () => {
-    assert.deepEqual(
-      [...new Set(outcomes.map(o => o.kind))].sort(),
-      ['committed keys', 'install-time exfiltration', 'lifecycle-script downloader', 'obfuscated exec', 'typosquat name', 'vulnerable pins']
-    );
+    assert.deepEqual([...new Set(outcomes.map(o => o.kind))].sort(), [
+      'committed keys',
+      'install-time exfiltration',
+      'lifecycle-script downloader',
+      'obfuscated exec',
+      'typosquat name',
+      'vulnerable pins'
+    ]);
     assert.ok(outcomes.length >= 10);
   });
 
   it('ran every known scanner on each package, all completing', () => {
     for (const o of outcomes) {
       const names = (o.item.scanners ?? []).map(s => s.name);
-      for (const known of harness.knownScannerNames()) assert.ok(names.includes(known), `${o.name}: ${known} did not run`);
+      for (const known of harness.knownScannerNames())
+        assert.ok(names.includes(known), `${o.name}: ${known} did not run`);
       const failed = (o.item.scanners ?? []).filter(s => s.status !== 'ok');
-      assert.deepEqual(failed.map(s => `${s.name}: ${s.message}`), [], o.name);
+      assert.deepEqual(
+        failed.map(s => `${s.name}: ${s.message}`),
+        [],
+        o.name
+      );
     }
   });
 
   it('refuses 100% of the corpus, naming the gate', () => {
-    const missed = outcomes.filter(o => o.item.decision !== 'refused').map(o => `${o.name} (${o.kind}): ${o.item.decision} ${o.item.reason ?? ''}`);
+    const missed = outcomes
+      .filter(o => o.item.decision !== 'refused')
+      .map(o => `${o.name} (${o.kind}): ${o.item.decision} ${o.item.reason ?? ''}`);
     assert.deepEqual(missed, []);
     for (const o of outcomes) assert.match(o.item.reason ?? '', /gate: \d+ finding/, o.name);
   });

@@ -41,10 +41,17 @@ describe('embedded pipeline, end to end with real git and real scanners', () => 
   before(async () => {
     useVenvScanners();
     for (const bin of ['semgrep', 'bandit']) {
-      assert.ok(await findExecutable(bin), `${bin} must be installed (on PATH or in the repo's .venv)`);
+      assert.ok(
+        await findExecutable(bin),
+        `${bin} must be installed (on PATH or in the repo's .venv)`
+      );
     }
     ws = await makeWorkspace({ maxRepoSizeMB: 1 });
-    clean = await makeRepo(path.join(ws.sourcesDir, 'statlite'), cleanPackageFiles('statlite'), 'v0.1.0');
+    clean = await makeRepo(
+      path.join(ws.sourcesDir, 'statlite'),
+      cleanPackageFiles('statlite'),
+      'v0.1.0'
+    );
     // Later commits on main must not leak into the private repo: only the tag is requested.
     await writeFile(path.join(ws.sourcesDir, 'statlite', 'later.py'), 'X = 1\n');
     gitSync(path.join(ws.sourcesDir, 'statlite'), 'add', '-A');
@@ -55,32 +62,87 @@ describe('embedded pipeline, end to end with real git and real scanners', () => 
       'setup.py': 'from setuptools import setup\nsetup(name="big")\n',
       'data.bin': 'x'.repeat(1_300_000)
     });
-    const outside = await makeRepo(path.join(await tempDir('rg-outside-'), 'elsewhere'), cleanPackageFiles('elsewhere'));
+    const outside = await makeRepo(
+      path.join(await tempDir('rg-outside-'), 'elsewhere'),
+      cleanPackageFiles('elsewhere')
+    );
     await mkdir(path.join(ws.sourcesDir, 'links'), { recursive: true });
     await symlink(new URL(outside.url).pathname, path.join(ws.sourcesDir, 'links', 'escape'));
 
     await addRequests(ws, [
-      requestRow({ request_id: 'r-clean', package_name: 'statlite', repo_url: clean.url, ref: 'v0.1.0' }),
-      requestRow({ request_id: 'r-http', package_name: 'plain', repo_url: 'http://github.com/a/b' }),
-      requestRow({ request_id: 'r-creds', package_name: 'creds', repo_url: 'https://user:secret@github.com/a/b' }),
-      requestRow({ request_id: 'r-optref', package_name: 'optref', repo_url: clean.url, ref: '--upload-pack=touch /tmp/pwned' }),
-      requestRow({ request_id: 'r-ext', package_name: 'ext', repo_url: 'ext::sh -c touch% /tmp/pwned' }),
-      requestRow({ request_id: 'r-host', package_name: 'host', repo_url: 'https://gitlab.example.org/a/b' }),
-      requestRow({ request_id: 'r-dns', package_name: 'dns', repo_url: 'https://evil.invalid/a/b' }),
+      requestRow({
+        request_id: 'r-clean',
+        package_name: 'statlite',
+        repo_url: clean.url,
+        ref: 'v0.1.0'
+      }),
+      requestRow({
+        request_id: 'r-http',
+        package_name: 'plain',
+        repo_url: 'http://github.com/a/b'
+      }),
+      requestRow({
+        request_id: 'r-creds',
+        package_name: 'creds',
+        repo_url: 'https://user:secret@github.com/a/b'
+      }),
+      requestRow({
+        request_id: 'r-optref',
+        package_name: 'optref',
+        repo_url: clean.url,
+        ref: '--upload-pack=touch /tmp/pwned'
+      }),
+      requestRow({
+        request_id: 'r-ext',
+        package_name: 'ext',
+        repo_url: 'ext::sh -c touch% /tmp/pwned'
+      }),
+      requestRow({
+        request_id: 'r-host',
+        package_name: 'host',
+        repo_url: 'https://gitlab.example.org/a/b'
+      }),
+      requestRow({
+        request_id: 'r-dns',
+        package_name: 'dns',
+        repo_url: 'https://evil.invalid/a/b'
+      }),
       requestRow({ request_id: 'r-outside', package_name: 'outside', repo_url: outside.url }),
-      requestRow({ request_id: 'r-dotdot', package_name: 'dotdot', repo_url: `file://${ws.sourcesDir}/../requests.git` }),
-      requestRow({ request_id: 'r-symlink', package_name: 'symlink', repo_url: `file://${ws.sourcesDir}/links/escape` }),
+      requestRow({
+        request_id: 'r-dotdot',
+        package_name: 'dotdot',
+        repo_url: `file://${ws.sourcesDir}/../requests.git`
+      }),
+      requestRow({
+        request_id: 'r-symlink',
+        package_name: 'symlink',
+        repo_url: `file://${ws.sourcesDir}/links/escape`
+      }),
       requestRow({ request_id: 'r-name', package_name: '../../etc/passwd', repo_url: clean.url }),
       requestRow({ request_id: '=HYPERLINK("x")', package_name: 'formula', repo_url: clean.url }),
-      requestRow({ request_id: 'r-shell', package_name: 'shell', repo_url: clean.url, requester_email: 'a@b.com; rm -rf /' }),
+      requestRow({
+        request_id: 'r-shell',
+        package_name: 'shell',
+        repo_url: clean.url,
+        requester_email: 'a@b.com; rm -rf /'
+      }),
       requestRow({ request_id: 'r-big', package_name: 'big', repo_url: big.url }),
-      requestRow({ request_id: 'r-noref', package_name: 'noref', repo_url: clean.url, ref: 'no-such-branch' }),
-      requestRow({ request_id: 'r-medium', package_name: 'calc', repo_url: medium.url, requester_email: 'owner@example.com' })
+      requestRow({
+        request_id: 'r-noref',
+        package_name: 'noref',
+        repo_url: clean.url,
+        ref: 'no-such-branch'
+      }),
+      requestRow({
+        request_id: 'r-medium',
+        package_name: 'calc',
+        repo_url: medium.url,
+        requester_email: 'owner@example.com'
+      })
     ]);
     first = await runOnce({ mode: 'local', workspace: ws.root, write: out.write });
     rows = await results(ws);
   });
-
 
   it('records one results row per request, in the contract columns', () => {
     assert.equal(rows.length, 16);
@@ -100,8 +162,13 @@ describe('embedded pipeline, end to end with real git and real scanners', () => 
     const bare = path.join(ws.privateDir, 'statlite.git');
     assert.equal(row.private_repo_url, `file://${bare}`);
     assert.equal(row.report_url, 'reports/r-clean/report.html');
-    const refs = gitSync(bare, 'for-each-ref', '--format=%(refname) %(objectname)').trim().split('\n');
-    assert.deepEqual(refs.sort(), [`refs/heads/main ${clean.sha}`, `refs/tags/r-clean ${clean.sha}`]);
+    const refs = gitSync(bare, 'for-each-ref', '--format=%(refname) %(objectname)')
+      .trim()
+      .split('\n');
+    assert.deepEqual(refs.sort(), [
+      `refs/heads/main ${clean.sha}`,
+      `refs/tags/r-clean ${clean.sha}`
+    ]);
     const files = gitSync(bare, 'ls-tree', '-r', '--name-only', clean.sha).trim().split('\n');
     assert.ok(!files.includes('later.py'), 'a commit after the requested tag was published');
     assert.deepEqual(await readdir(ws.privateDir), ['statlite.git']);
@@ -174,7 +241,19 @@ describe('embedded pipeline, end to end with real git and real scanners', () => 
     const dir = path.join(ws.reportsDir, 'r-medium');
     const sarif = JSON.parse(await readFile(path.join(dir, 'report.sarif'), 'utf8'));
     assert.equal(sarif.version, '2.1.0');
-    assert.deepEqual(sarif.runs.map((r: { tool: { driver: { name: string } } }) => r.tool.driver.name).sort(), ['Bandit', 'Checkov', 'GuardDog', 'RepoGuard dynamic (bubblewrap + strace)', 'RepoGuard licence', 'Semgrep OSS', 'gitleaks', 'osv-scanner']);
+    assert.deepEqual(
+      sarif.runs.map((r: { tool: { driver: { name: string } } }) => r.tool.driver.name).sort(),
+      [
+        'Bandit',
+        'Checkov',
+        'GuardDog',
+        'RepoGuard dynamic (bubblewrap + strace)',
+        'RepoGuard licence',
+        'Semgrep OSS',
+        'gitleaks',
+        'osv-scanner'
+      ]
+    );
     const html = await readFile(path.join(dir, 'report.html'), 'utf8');
     assert.match(html, /B307/);
     assert.match(await readFile(path.join(dir, 'report.md'), 'utf8'), /\*\*refused\*\*/);

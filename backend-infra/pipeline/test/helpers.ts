@@ -4,12 +4,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  IRequestRow,
-  REQUEST_COLUMNS,
-  REQUESTS_FILE,
-  parseResults
-} from '../../../src/common';
+import { IRequestRow, REQUEST_COLUMNS, REQUESTS_FILE, parseResults } from '../../../src/common';
 import { GitLedger } from '../src/ledger';
 import { IWorkspaceConfig, Workspace } from '../src/workspace';
 
@@ -45,15 +40,22 @@ export async function tempDir(prefix = 'rg-test-'): Promise<string> {
   return dir;
 }
 
-export async function makeWorkspace(
-  overrides: Partial<IWorkspaceConfig> = {}
-): Promise<Workspace> {
+export async function makeWorkspace(overrides: Partial<IWorkspaceConfig> = {}): Promise<Workspace> {
   const ws = new Workspace(path.join(await tempDir('rg-ws-'), 'ws'));
   await ws.init();
   const config = JSON.parse(await readFile(ws.configFile, 'utf8')) as IWorkspaceConfig;
   await writeFile(
     ws.configFile,
-    JSON.stringify({ ...config, allowedHosts: ['github.com', 'evil.invalid'], scanTimeoutSeconds: 120, ...overrides }, null, 2)
+    JSON.stringify(
+      {
+        ...config,
+        allowedHosts: ['github.com', 'evil.invalid'],
+        scanTimeoutSeconds: 120,
+        ...overrides
+      },
+      null,
+      2
+    )
   );
   return ws;
 }

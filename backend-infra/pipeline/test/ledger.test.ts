@@ -17,7 +17,13 @@ import { pendingRequests } from '../src/stages/ingest';
 import { gitSync, makeWorkspace, requestRow } from './helpers';
 
 function resultRow(id: string): Record<string, string> {
-  return { request_id: id, package_name: `p-${id}`, repo_url: 'https://github.com/o/r', decision: 'refused', reason: 'test' };
+  return {
+    request_id: id,
+    package_name: `p-${id}`,
+    repo_url: 'https://github.com/o/r',
+    decision: 'refused',
+    reason: 'test'
+  };
 }
 
 describe('git ledger (real git)', () => {
@@ -26,8 +32,12 @@ describe('git ledger (real git)', () => {
     const writers = Array.from({ length: 50 }, (_, i) => {
       const ledger = GitLedger.local(ws.requestRepo); // one per writer, as separate processes would have
       return i % 2 === 0
-        ? ledger.append(REQUESTS_FILE, REQUEST_COLUMNS, [requestRow({ request_id: `q-${i}` }) as unknown as Record<string, string>])
-        : ledger.append(RESULTS_FILE, RESULT_COLUMNS, [resultRow(`s-${i}`)], { uniqueBy: 'request_id' });
+        ? ledger.append(REQUESTS_FILE, REQUEST_COLUMNS, [
+            requestRow({ request_id: `q-${i}` }) as unknown as Record<string, string>
+          ])
+        : ledger.append(RESULTS_FILE, RESULT_COLUMNS, [resultRow(`s-${i}`)], {
+            uniqueBy: 'request_id'
+          });
     });
     const outcomes = await Promise.all(writers);
     assert.ok(outcomes.every(o => o.appended === 1));
@@ -52,13 +62,23 @@ describe('git ledger (real git)', () => {
     const ws = await makeWorkspace();
     const outcomes = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        GitLedger.local(ws.requestRepo, { lock: false }).append(RESULTS_FILE, RESULT_COLUMNS, [resultRow(`u-${i}`)], {
-          uniqueBy: 'request_id'
-        })
+        GitLedger.local(ws.requestRepo, { lock: false }).append(
+          RESULTS_FILE,
+          RESULT_COLUMNS,
+          [resultRow(`u-${i}`)],
+          {
+            uniqueBy: 'request_id'
+          }
+        )
       )
     );
-    assert.ok(outcomes.some(o => o.attempts > 1), 'no writer was rejected: the writers never raced');
-    const ids = parseResults((await GitLedger.local(ws.requestRepo).read()).results).rows.map(r => r.values.request_id);
+    assert.ok(
+      outcomes.some(o => o.attempts > 1),
+      'no writer was rejected: the writers never raced'
+    );
+    const ids = parseResults((await GitLedger.local(ws.requestRepo).read()).results).rows.map(
+      r => r.values.request_id
+    );
     assert.deepEqual(ids.sort(), Array.from({ length: 10 }, (_, i) => `u-${i}`).sort());
     assert.ok(!existsSync(path.join(ws.requestRepo, 'repoguard-append.lock')));
   });
@@ -66,8 +86,15 @@ describe('git ledger (real git)', () => {
   it('does not append a result whose request_id is already recorded (idempotent)', async () => {
     const ws = await makeWorkspace();
     const ledger = GitLedger.local(ws.requestRepo);
-    const first = await ledger.append(RESULTS_FILE, RESULT_COLUMNS, [resultRow('dup')], { uniqueBy: 'request_id' });
-    const second = await ledger.append(RESULTS_FILE, RESULT_COLUMNS, [resultRow('dup'), resultRow('new')], { uniqueBy: 'request_id' });
+    const first = await ledger.append(RESULTS_FILE, RESULT_COLUMNS, [resultRow('dup')], {
+      uniqueBy: 'request_id'
+    });
+    const second = await ledger.append(
+      RESULTS_FILE,
+      RESULT_COLUMNS,
+      [resultRow('dup'), resultRow('new')],
+      { uniqueBy: 'request_id' }
+    );
     assert.equal(first.appended, 1);
     assert.equal(second.appended, 1);
     const rows = parseResults((await ledger.read()).results).rows.map(r => r.values.request_id);
@@ -83,7 +110,9 @@ describe('git ledger (real git)', () => {
     await writeFile(`${clone}/${REQUESTS_FILE}`, header);
     gitSync(clone, 'commit', '--quiet', '-am', 'crlf');
     gitSync(clone, 'push', '--quiet', 'origin', 'HEAD:main');
-    await ledger.append(REQUESTS_FILE, REQUEST_COLUMNS, [requestRow({ request_id: 'crlf-1' }) as unknown as Record<string, string>]);
+    await ledger.append(REQUESTS_FILE, REQUEST_COLUMNS, [
+      requestRow({ request_id: 'crlf-1' }) as unknown as Record<string, string>
+    ]);
     const text = (await ledger.read()).requests;
     assert.ok(text.startsWith('\uFEFF'));
     assert.equal(text.split('\r\n').length, 3);
@@ -98,9 +127,15 @@ describe('git ledger (real git)', () => {
       'a,pa2,https://github.com/o/a2,,,,',
       'c,pc,https://github.com/o/c,,,,'
     ].join('\n');
-    const results = [RESULT_COLUMNS.join(','), 'b,pb,https://github.com/o/b,,,approved,,0,0,0,0,,,,,,'].join('\n');
+    const results = [
+      RESULT_COLUMNS.join(','),
+      'b,pb,https://github.com/o/b,,,approved,,0,0,0,0,,,,,,'
+    ].join('\n');
     const { pending, skipped } = pendingRequests(requests, results);
-    assert.deepEqual(pending.map(p => `${p.values.request_id}:${p.values.package_name}`), ['a:pa', 'c:pc']);
+    assert.deepEqual(
+      pending.map(p => `${p.values.request_id}:${p.values.package_name}`),
+      ['a:pa', 'c:pc']
+    );
     assert.equal(skipped.length, 1);
     assert.match(skipped[0], /repeats an earlier row/);
   });

@@ -6,7 +6,15 @@ import { after, before, describe, it } from 'node:test';
 import { simpleParser, ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { runOnce } from '../src/runner';
-import { addRequests, cleanPackageFiles, fakeScanners, makeRepo, makeWorkspace, requestRow, results } from './helpers';
+import {
+  addRequests,
+  cleanPackageFiles,
+  fakeScanners,
+  makeRepo,
+  makeWorkspace,
+  requestRow,
+  results
+} from './helpers';
 
 describe('notify over SMTP to a real smtp-server on 127.0.0.1', () => {
   const received: { from: string; to: string[]; mail: ParsedMail; raw: string }[] = [];
@@ -41,11 +49,25 @@ describe('notify over SMTP to a real smtp-server on 127.0.0.1', () => {
   it('delivers the multipart decision mail with the install command to the requester', async () => {
     const bin = await fakeScanners({ semgrep: 'ok', bandit: 'ok' });
     const ws = await makeWorkspace({
-      scannerBinDir: bin, scanners: ['semgrep', 'bandit'],
-      mail: { transport: 'smtp', from: 'repoguard@example.com', host: '127.0.0.1', port, ignoreTLS: true }
+      scannerBinDir: bin,
+      scanners: ['semgrep', 'bandit'],
+      mail: {
+        transport: 'smtp',
+        from: 'repoguard@example.com',
+        host: '127.0.0.1',
+        port,
+        ignoreTLS: true
+      }
     });
     const repo = await makeRepo(path.join(ws.sourcesDir, 'mailpkg'), cleanPackageFiles('mailpkg'));
-    await addRequests(ws, [requestRow({ request_id: 'm1', package_name: 'mailpkg', repo_url: repo.url, requester_email: 'scientist@example.com' })]);
+    await addRequests(ws, [
+      requestRow({
+        request_id: 'm1',
+        package_name: 'mailpkg',
+        repo_url: repo.url,
+        requester_email: 'scientist@example.com'
+      })
+    ]);
     await runOnce({ mode: 'local', workspace: ws.root, write: () => undefined });
     assert.equal((await results(ws))[0].decision, 'approved');
     assert.equal(received.length, 1);

@@ -28,12 +28,27 @@ import {
 } from './helpers';
 
 const execFileP = promisify(execFile);
-const BIN = path.resolve(__dirname, '..', '..', '..', '..', 'pipeline', 'bin', 'repoguard-pipeline.js');
+const BIN = path.resolve(
+  __dirname,
+  '..',
+  '..',
+  '..',
+  '..',
+  'pipeline',
+  'bin',
+  'repoguard-pipeline.js'
+);
 
 async function workspaceWithCleanRequest(binDir: string, extra: Record<string, unknown> = {}) {
-  const ws = await makeWorkspace({ scannerBinDir: binDir, scanners: ['semgrep', 'bandit'], ...extra });
+  const ws = await makeWorkspace({
+    scannerBinDir: binDir,
+    scanners: ['semgrep', 'bandit'],
+    ...extra
+  });
   const repo = await makeRepo(path.join(ws.sourcesDir, 'tidy'), cleanPackageFiles('tidy'));
-  await addRequests(ws, [requestRow({ request_id: 'r1', package_name: 'tidy', repo_url: repo.url })]);
+  await addRequests(ws, [
+    requestRow({ request_id: 'r1', package_name: 'tidy', repo_url: repo.url })
+  ]);
   return { ws, repo };
 }
 
@@ -41,7 +56,11 @@ describe('fail closed', () => {
   const cases: [string, Record<string, 'ok' | 'crash' | 'hang' | 'nosarif'>, RegExp][] = [
     ['a crashing scanner', { semgrep: 'ok', bandit: 'crash' }, /bandit failed \(exit 2\): boom/],
     ['a missing scanner', { semgrep: 'ok' }, /bandit is not installed/],
-    ['a scanner that writes no SARIF', { semgrep: 'nosarif', bandit: 'ok' }, /semgrep wrote no readable SARIF/],
+    [
+      'a scanner that writes no SARIF',
+      { semgrep: 'nosarif', bandit: 'ok' },
+      /semgrep wrote no readable SARIF/
+    ],
     ['a timed-out scanner', { semgrep: 'ok', bandit: 'hang' }, /bandit timed out after 1s/]
   ];
   for (const [name, behaviours, reason] of cases) {
@@ -61,7 +80,9 @@ describe('fail closed', () => {
 
   it('an unknown scanner name in the config gives error', async () => {
     const bin = await fakeScanners({ semgrep: 'ok', bandit: 'ok' });
-    const { ws } = await workspaceWithCleanRequest(bin, { scanners: ['semgrep', 'bandit', 'nosuchscanner'] });
+    const { ws } = await workspaceWithCleanRequest(bin, {
+      scanners: ['semgrep', 'bandit', 'nosuchscanner']
+    });
     await runOnce({ mode: 'local', workspace: ws.root, write: () => undefined });
     const [row] = await results(ws);
     assert.equal(row.decision, 'error');
@@ -87,7 +108,12 @@ describe('idempotent reruns', () => {
   it('a crash after publish and before record creates no second repo and no second row on rerun', async () => {
     const bin = await fakeScanners({ semgrep: 'ok', bandit: 'ok' });
     const { ws, repo } = await workspaceWithCleanRequest(bin);
-    await runOnce({ mode: 'local', workspace: ws.root, write: () => undefined, stopAfter: 'publish' });
+    await runOnce({
+      mode: 'local',
+      workspace: ws.root,
+      write: () => undefined,
+      stopAfter: 'publish'
+    });
     assert.deepEqual(await results(ws), []);
     const bare = path.join(ws.privateDir, 'tidy.git');
     const refsBefore = gitSync(bare, 'for-each-ref');
@@ -110,7 +136,9 @@ describe('idempotent reruns', () => {
     const { ws } = await workspaceWithCleanRequest(bin);
     await runOnce({ mode: 'local', workspace: ws.root, write: () => undefined });
     const other = await makeRepo(path.join(ws.sourcesDir, 'impostor'), cleanPackageFiles('tidy'));
-    await addRequests(ws, [requestRow({ request_id: 'r2', package_name: 'tidy', repo_url: other.url })]);
+    await addRequests(ws, [
+      requestRow({ request_id: 'r2', package_name: 'tidy', repo_url: other.url })
+    ]);
     await runOnce({ mode: 'local', workspace: ws.root, write: () => undefined });
     const row = (await results(ws)).find(r => r.request_id === 'r2')!;
     assert.equal(row.decision, 'refused');
@@ -139,7 +167,10 @@ describe('legacy request file', () => {
     assert.equal(row.repo_url, 'https://github.com/psf/requests');
     assert.equal(row.ref, 'main');
     assert.equal(row.decision, 'refused');
-    assert.match(row.reason, /^repo_url: host github\.com resolves to 10\.0\.0\.7, a private address/);
+    assert.match(
+      row.reason,
+      /^repo_url: host github\.com resolves to 10\.0\.0\.7, a private address/
+    );
   });
 });
 
@@ -150,7 +181,11 @@ describe('stage subcommands with a manifest (as CodeBuild runs them)', () => {
     const work = await tempDir('rg-cb-');
     const manifest = path.join(work, 'manifest.json');
     const env = { ...process.env, REPOGUARD_EXECUTION_ID: 'exec-cli-1' };
-    const ingestOut = await execFileP('node', [BIN, 'ingest', '--local', ws.root, '--out', manifest], { env });
+    const ingestOut = await execFileP(
+      'node',
+      [BIN, 'ingest', '--local', ws.root, '--out', manifest],
+      { env }
+    );
     assert.match(ingestOut.stdout, /^ingest\s+r1\s+ok \d+\.\d\ds/m);
     const m1 = JSON.parse(await readFile(manifest, 'utf8'));
     assert.equal(m1.items[0].commitSha, repo.sha);
@@ -180,11 +215,17 @@ describe('stage subcommands with a manifest (as CodeBuild runs them)', () => {
     m.mode = 'aws';
     delete m.workspace;
     await writeFile(manifest, JSON.stringify(m));
-    const clean: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, REPOGUARD_SCANNER_BIN_DIR: bin };
+    const clean: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      REPOGUARD_SCANNER_BIN_DIR: bin
+    };
     const scanned = await execFileP('node', [BIN, 'scan', '--manifest', manifest], { env: clean });
     assert.match(scanned.stdout, /^scan\s+r1\s+ok/m);
     await assert.rejects(
-      execFileP('node', [BIN, 'finish', '--manifest', manifest], { env: { ...clean, GITHUB_TOKEN: 'ghp_NOTPRINTED000000000000000000000000' } }),
+      execFileP('node', [BIN, 'finish', '--manifest', manifest], {
+        env: { ...clean, GITHUB_TOKEN: 'ghp_NOTPRINTED000000000000000000000000' }
+      }),
       (error: { stderr: string; stdout: string }) => {
         assert.match(error.stderr, /REPOGUARD_REQUEST_REPO_URL is required in --mode aws/);
         assert.ok(!`${error.stderr}${error.stdout}`.includes('ghp_NOTPRINTED'));
@@ -196,7 +237,18 @@ describe('stage subcommands with a manifest (as CodeBuild runs them)', () => {
 
   it('documents every subcommand in --help', async () => {
     const { stdout } = await execFileP('node', [BIN, '--help']);
-    for (const command of ['init', 'run', 'watch', 'ingest', 'scan', 'decide', 'publish', 'record', 'notify', 'finish']) {
+    for (const command of [
+      'init',
+      'run',
+      'watch',
+      'ingest',
+      'scan',
+      'decide',
+      'publish',
+      'record',
+      'notify',
+      'finish'
+    ]) {
       assert.match(stdout, new RegExp(`^\\s+${command}\\b`, 'm'), command);
     }
   });
@@ -219,7 +271,11 @@ describe('watch', () => {
     });
     await new Promise(r => setTimeout(r, 300));
     await GitLedger.local(ws.requestRepo).append(REQUESTS_FILE, Object.keys(requestRow({})), [
-      requestRow({ request_id: 'w1', package_name: 'later', repo_url: repo.url }) as unknown as Record<string, string>
+      requestRow({
+        request_id: 'w1',
+        package_name: 'later',
+        repo_url: repo.url
+      }) as unknown as Record<string, string>
     ]);
     const deadline = Date.now() + 30_000;
     while ((await results(ws)).length === 0 && Date.now() < deadline) {

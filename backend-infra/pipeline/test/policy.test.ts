@@ -45,16 +45,25 @@ const SHA = 'a'.repeat(40);
 /** A package whose module evaluates its environment when imported (bandit B307, semgrep eval-exec, import phase). */
 function importTimeEvalFiles(): Record<string, string> {
   return {
-    'setup.py': 'from setuptools import setup\n\nsetup(name="calc", version="1.0", py_modules=["calc"])\n',
-    'calc.py': '"""A calculator configured from the environment."""\nimport os\n\nRESULT = eval(os.environ.get("CALC_EXPR", "0"))\n'
+    'setup.py':
+      'from setuptools import setup\n\nsetup(name="calc", version="1.0", py_modules=["calc"])\n',
+    'calc.py':
+      '"""A calculator configured from the environment."""\nimport os\n\nRESULT = eval(os.environ.get("CALC_EXPR", "0"))\n'
   };
 }
 const OTHER_SHA = 'b'.repeat(40);
 
 function finding(over: Partial<IPolicyFinding> = {}): IPolicyFinding {
   return {
-    scanner: 'bandit', ruleId: 'B307', severity: 'medium', effectiveSeverity: 'medium', confidence: 'high',
-    message: 'eval', path: 'pkg/mod.py', line: 3, ...over
+    scanner: 'bandit',
+    ruleId: 'B307',
+    severity: 'medium',
+    effectiveSeverity: 'medium',
+    confidence: 'high',
+    message: 'eval',
+    path: 'pkg/mod.py',
+    line: 3,
+    ...over
   };
 }
 
@@ -63,10 +72,19 @@ function run(findings: IFinding[], over: Partial<IScannerRun> = {}): IScannerRun
 }
 
 function item(runs: IScannerRun[], packageName = 'pkg', commitSha = SHA): IManifestItem {
-  return { request: requestRow({ package_name: packageName }), row: 2, key: 'req-1', commitSha, scanners: runs };
+  return {
+    request: requestRow({ package_name: packageName }),
+    row: 2,
+    key: 'req-1',
+    commitSha,
+    scanners: runs
+  };
 }
 
-async function decideOf(findings: IFinding[], config: { severityThreshold?: string; policy?: IPolicyConfig } = {}) {
+async function decideOf(
+  findings: IFinding[],
+  config: { severityThreshold?: string; policy?: IPolicyConfig } = {}
+) {
   return evaluate(item([run(findings)]), resolvePolicy(config));
 }
 
@@ -74,25 +92,59 @@ function sarif(results: Result[], rules: Log['runs'][0]['tool']['driver']['rules
   return { version: '2.1.0', runs: [{ tool: { driver: { name: 'tool', rules } }, results }] };
 }
 
-const at = { locations: [{ physicalLocation: { artifactLocation: { uri: 'pkg/mod.py' }, region: { startLine: 7 } } }] };
+const at = {
+  locations: [
+    { physicalLocation: { artifactLocation: { uri: 'pkg/mod.py' }, region: { startLine: 7 } } }
+  ]
+};
 
 describe('policy: every severity a scanner can emit, at the gate', () => {
-  const refusesAtMedium: Record<Severity, boolean> = { critical: true, high: true, medium: true, low: false, info: false };
+  const refusesAtMedium: Record<Severity, boolean> = {
+    critical: true,
+    high: true,
+    medium: true,
+    low: false,
+    info: false
+  };
 
   it('SARIF levels (semgrep, checkov, gitleaks, guarddog): error, warning, note, none', async () => {
-    const cases: [string, Severity][] = [['error', 'high'], ['warning', 'medium'], ['note', 'low'], ['none', 'info']];
+    const cases: [string, Severity][] = [
+      ['error', 'high'],
+      ['warning', 'medium'],
+      ['note', 'low'],
+      ['none', 'info']
+    ];
     for (const [level, severity] of cases) {
-      const fs = findingsFromSarif('semgrep', sarif([{ ruleId: 'r', level: level as Result['level'], message: { text: 'm' }, ...at }]));
+      const fs = findingsFromSarif(
+        'semgrep',
+        sarif([{ ruleId: 'r', level: level as Result['level'], message: { text: 'm' }, ...at }])
+      );
       assert.equal(fs[0].severity, severity, level);
-      assert.equal((await decideOf(fs)).decision, refusesAtMedium[severity] ? 'refused' : 'approved', level);
+      assert.equal(
+        (await decideOf(fs)).decision,
+        refusesAtMedium[severity] ? 'refused' : 'approved',
+        level
+      );
     }
   });
 
   it('security-severity scores (osv-scanner, CVSS): critical 9.8, high 7.5, medium 5.0, low 2.0, none 0', async () => {
-    const cases: [string, Severity][] = [['9.8', 'critical'], ['7.5', 'high'], ['5.0', 'medium'], ['2.0', 'low'], ['0', 'info']];
+    const cases: [string, Severity][] = [
+      ['9.8', 'critical'],
+      ['7.5', 'high'],
+      ['5.0', 'medium'],
+      ['2.0', 'low'],
+      ['0', 'info']
+    ];
     for (const [score, severity] of cases) {
-      const log = sarif([{ ruleId: 'GHSA-x', message: { text: 'vuln' }, ...at }], [{ id: 'GHSA-x', properties: { 'security-severity': score } }]);
-      const fs = findingsFromSarif('osv-scanner', log).map(f => ({ ...f, category: 'vulnerability' as const }));
+      const log = sarif(
+        [{ ruleId: 'GHSA-x', message: { text: 'vuln' }, ...at }],
+        [{ id: 'GHSA-x', properties: { 'security-severity': score } }]
+      );
+      const fs = findingsFromSarif('osv-scanner', log).map(f => ({
+        ...f,
+        category: 'vulnerability' as const
+      }));
       assert.equal(fs[0].severity, severity, score);
       const verdict = await decideOf(fs);
       assert.equal(verdict.decision, refusesAtMedium[severity] ? 'refused' : 'approved', score);
@@ -101,26 +153,66 @@ describe('policy: every severity a scanner can emit, at the gate', () => {
   });
 
   it('bandit issue_severity HIGH, MEDIUM, LOW and a CRITICAL word (the original sample forgot it)', async () => {
-    for (const [word, severity] of [['CRITICAL', 'critical'], ['HIGH', 'high'], ['MEDIUM', 'medium'], ['LOW', 'low']] as const) {
-      const log = sarif([{ ruleId: 'B1', message: { text: 'm' }, properties: { issue_severity: word, issue_confidence: 'HIGH' }, ...at }]);
+    for (const [word, severity] of [
+      ['CRITICAL', 'critical'],
+      ['HIGH', 'high'],
+      ['MEDIUM', 'medium'],
+      ['LOW', 'low']
+    ] as const) {
+      const log = sarif([
+        {
+          ruleId: 'B1',
+          message: { text: 'm' },
+          properties: { issue_severity: word, issue_confidence: 'HIGH' },
+          ...at
+        }
+      ]);
       const fs = findingsFromSarif('bandit', log);
       assert.equal(fs[0].severity, severity, word);
       const verdict = await decideOf(fs);
       assert.equal(verdict.decision, refusesAtMedium[severity] ? 'refused' : 'approved', word);
       if (severity === 'critical') assert.equal(verdict.counts.critical, 1);
     }
-    const json = banditJsonToSarif(JSON.stringify({ results: [{ filename: 'a.py', line_number: 1, issue_text: 'x', issue_severity: 'HIGH', issue_confidence: 'MEDIUM', test_id: 'B602' }] }));
+    const json = banditJsonToSarif(
+      JSON.stringify({
+        results: [
+          {
+            filename: 'a.py',
+            line_number: 1,
+            issue_text: 'x',
+            issue_severity: 'HIGH',
+            issue_confidence: 'MEDIUM',
+            test_id: 'B602'
+          }
+        ]
+      })
+    );
     assert.equal((await decideOf(findingsFromSarif('bandit', json))).decision, 'refused');
   });
 
   it('each severity, at each gate and each threshold: refused exactly when at or above the threshold', async () => {
-    const categories = ['sast', 'vulnerability', 'secret', 'malicious', 'dynamic', 'config'] as const;
+    const categories = [
+      'sast',
+      'vulnerability',
+      'secret',
+      'malicious',
+      'dynamic',
+      'config'
+    ] as const;
     for (const category of categories) {
       for (const threshold of SEVERITIES) {
         for (const severity of SEVERITIES) {
-          const verdict = await decideOf([finding({ category, severity, path: 'pkg/mod.py', phase: 'import' })], { severityThreshold: threshold });
-          const expected = severity !== 'info' && SEVERITIES.indexOf(severity) <= SEVERITIES.indexOf(threshold);
-          assert.equal(verdict.decision, expected ? 'refused' : 'approved', `${category} ${severity} at threshold ${threshold}`);
+          const verdict = await decideOf(
+            [finding({ category, severity, path: 'pkg/mod.py', phase: 'import' })],
+            { severityThreshold: threshold }
+          );
+          const expected =
+            severity !== 'info' && SEVERITIES.indexOf(severity) <= SEVERITIES.indexOf(threshold);
+          assert.equal(
+            verdict.decision,
+            expected ? 'refused' : 'approved',
+            `${category} ${severity} at threshold ${threshold}`
+          );
         }
       }
     }
@@ -136,73 +228,259 @@ describe('policy: every severity a scanner can emit, at the gate', () => {
 describe('policy: gates, weighting, fail closed', () => {
   it('has a threshold per gate; severityThreshold stays the default; "off" disables a gate; typos are errors', async () => {
     const p = resolvePolicy({ severityThreshold: 'high' });
-    assert.deepEqual(GATES.map(g => p.gates[g]), GATES.map(() => 'high'));
+    assert.deepEqual(
+      GATES.map(g => p.gates[g]),
+      GATES.map(() => 'high')
+    );
     assert.deepEqual(resolvePolicy({}).gates.sast, 'medium');
     const mediumSast = finding({ category: 'sast' });
-    const mediumSecret = finding({ scanner: 'gitleaks', ruleId: 'aws-access-token', category: 'secret', path: 'pkg/keys.py' });
+    const mediumSecret = finding({
+      scanner: 'gitleaks',
+      ruleId: 'aws-access-token',
+      category: 'secret',
+      path: 'pkg/keys.py'
+    });
     const policy = { policy: { gates: { sast: 'high' as const } } };
     assert.equal((await decideOf([mediumSast], policy)).decision, 'approved');
     assert.equal((await decideOf([mediumSast, mediumSecret], policy)).decision, 'refused');
     assert.match((await decideOf([mediumSast, mediumSecret], policy)).reason ?? '', /secret gate/);
-    assert.equal((await decideOf([finding({ severity: 'critical' })], { policy: { gates: { sast: 'off' } } })).decision, 'approved');
-    assert.equal((await decideOf([finding({ severity: 'medium' })], { severityThreshold: 'high', policy: { threshold: 'medium' } })).decision, 'refused');
-    assert.throws(() => resolvePolicy({ policy: { gates: { sast: 'hgih' as Severity } } }), /gates.sast/);
-    assert.throws(() => resolvePolicy({ policy: { gates: { sats: 'high' } as never } }), /unknown gate/);
+    assert.equal(
+      (await decideOf([finding({ severity: 'critical' })], { policy: { gates: { sast: 'off' } } }))
+        .decision,
+      'approved'
+    );
+    assert.equal(
+      (
+        await decideOf([finding({ severity: 'medium' })], {
+          severityThreshold: 'high',
+          policy: { threshold: 'medium' }
+        })
+      ).decision,
+      'refused'
+    );
+    assert.throws(
+      () => resolvePolicy({ policy: { gates: { sast: 'hgih' as Severity } } }),
+      /gates.sast/
+    );
+    assert.throws(
+      () => resolvePolicy({ policy: { gates: { sats: 'high' } as never } }),
+      /unknown gate/
+    );
     assert.throws(() => resolvePolicy({ severityThreshold: 'Critical' }), /threshold/);
   });
 
   it('malicious and dynamic findings share the malicious gate; categories fall back to the scanner', async () => {
-    const verdict = await decideOf([finding({ scanner: 'guarddog', ruleId: 'exec-base64', severity: 'high' })], { policy: { gates: { sast: 'off' } } });
+    const verdict = await decideOf(
+      [finding({ scanner: 'guarddog', ruleId: 'exec-base64', severity: 'high' })],
+      { policy: { gates: { sast: 'off' } } }
+    );
     assert.equal(verdict.drivers[0].gate, 'malicious');
-    const dyn = await decideOf([finding({ scanner: 'dynamic', ruleId: 'net-connect', category: 'dynamic', severity: 'high' })], { policy: { gates: { malicious: 'off' } } });
+    const dyn = await decideOf(
+      [
+        finding({
+          scanner: 'dynamic',
+          ruleId: 'net-connect',
+          category: 'dynamic',
+          severity: 'high'
+        })
+      ],
+      { policy: { gates: { malicious: 'off' } } }
+    );
     assert.equal(dyn.decision, 'approved');
-    const ownRule = await decideOf([finding({ scanner: 'semgrep', ruleId: 'repoguard.python.obfuscated-exec', severity: 'high' })]);
+    const ownRule = await decideOf([
+      finding({ scanner: 'semgrep', ruleId: 'repoguard.python.obfuscated-exec', severity: 'high' })
+    ]);
     assert.equal(ownRule.drivers[0].gate, 'malicious');
   });
 
   it('weights: low confidence −1, install +1 (from medium), call-only code −2, not installed code −1/−2, confidence floor', async () => {
-    const one = async (f: Partial<IPolicyFinding>, config = {}) => (await decideOf([finding(f)], config)).runs[0].findings[0].effectiveSeverity;
+    const one = async (f: Partial<IPolicyFinding>, config = {}) =>
+      (await decideOf([finding(f)], config)).runs[0].findings[0].effectiveSeverity;
     assert.equal(await one({ phase: 'import' }), 'medium');
     assert.equal(await one({ confidence: 'low', phase: 'import' }), 'low');
     assert.equal(await one({ severity: 'medium', phase: 'install' }), 'high');
-    assert.equal(await one({ severity: 'medium', path: 'setup.py' }), 'high', 'setup.py runs at install time');
-    assert.equal(await one({ severity: 'low', phase: 'install' }), 'low', 'a lint-level finding stays low');
+    assert.equal(
+      await one({ severity: 'medium', path: 'setup.py' }),
+      'high',
+      'setup.py runs at install time'
+    );
+    assert.equal(
+      await one({ severity: 'low', phase: 'install' }),
+      'low',
+      'a lint-level finding stays low'
+    );
     assert.equal(await one({ severity: 'high', phase: 'install' }), 'critical');
     assert.equal(await one({ severity: 'critical', phase: 'install' }), 'critical');
-    assert.equal(await one({ severity: 'high', phase: 'call' }), 'low', 'SAST in code that runs only when called');
-    assert.equal(await one({ severity: 'high', phase: 'call', category: 'malicious', scanner: 'guarddog' }), 'low');
-    assert.equal(await one({ severity: 'high', phase: 'call', category: 'dynamic', scanner: 'dynamic' }), 'high', 'observed behaviour is never lowered');
-    assert.equal(await one({ severity: 'high', phase: 'call', category: 'secret', scanner: 'gitleaks' }), 'high');
-    assert.equal(await one({ severity: 'high', phase: 'call' }, { policy: { callTimeDowngrade: 0 } }), 'high');
-    assert.equal(await one({ severity: 'high', path: 'tests/test_mod.py', phase: 'import' }), 'low');
-    assert.equal(await one({ severity: 'high', path: 'tests/evil.py', category: 'malicious', phase: 'import' }), 'medium');
-    assert.equal(await one({ severity: 'high', path: 'tests/certs/server.key', category: 'secret', scanner: 'gitleaks', phase: 'unknown' }), 'low');
-    assert.equal(await one({ severity: 'high', path: 'pkg/keys.py', category: 'secret', scanner: 'gitleaks', phase: 'import' }), 'high');
-    assert.equal(await one({ severity: 'medium', path: '.github/workflows/ci.yml', category: 'config', scanner: 'checkov', phase: 'unknown' }), 'low');
-    assert.equal(await one({ severity: 'high', path: 'dev-requirements.txt', category: 'vulnerability', scanner: 'osv', phase: 'unknown' }), 'low');
-    assert.equal(await one({ severity: 'high', path: 'requirements.txt', category: 'vulnerability', scanner: 'osv', phase: 'unknown' }), 'high');
-    assert.equal(await one({ severity: 'high', path: 'benchmark.py', phase: 'import' }), 'low', 'maintainer script');
-    assert.equal(await one({ severity: 'medium', path: 'pkg/stubs/nmap.pyi', category: 'malicious', scanner: 'guarddog', phase: 'unknown' }), 'low', 'type stubs never run');
-    assert.equal(await one({ confidence: 'medium', phase: 'import' }, { policy: { confidenceFloor: 'high' } }), 'info');
-    assert.equal(await one({ confidence: 'low', phase: 'import' }, { policy: { lowConfidenceDowngrade: false } }), 'medium');
-    assert.equal(await one({ severity: 'medium', phase: 'install' }, { policy: { installTimeUpgrade: false } }), 'medium');
-    const srcLayout = await evaluate(item([run([finding({ path: 'dummy/keys.py', phase: 'import', severity: 'high' })])]), resolvePolicy({}), { weigh: { srcLayout: true } });
-    assert.equal(srcLayout.runs[0].findings[0].effectiveSeverity, 'low', 'outside src/ in a src layout');
+    assert.equal(
+      await one({ severity: 'high', phase: 'call' }),
+      'low',
+      'SAST in code that runs only when called'
+    );
+    assert.equal(
+      await one({ severity: 'high', phase: 'call', category: 'malicious', scanner: 'guarddog' }),
+      'low'
+    );
+    assert.equal(
+      await one({ severity: 'high', phase: 'call', category: 'dynamic', scanner: 'dynamic' }),
+      'high',
+      'observed behaviour is never lowered'
+    );
+    assert.equal(
+      await one({ severity: 'high', phase: 'call', category: 'secret', scanner: 'gitleaks' }),
+      'high'
+    );
+    assert.equal(
+      await one({ severity: 'high', phase: 'call' }, { policy: { callTimeDowngrade: 0 } }),
+      'high'
+    );
+    assert.equal(
+      await one({ severity: 'high', path: 'tests/test_mod.py', phase: 'import' }),
+      'low'
+    );
+    assert.equal(
+      await one({
+        severity: 'high',
+        path: 'tests/evil.py',
+        category: 'malicious',
+        phase: 'import'
+      }),
+      'medium'
+    );
+    assert.equal(
+      await one({
+        severity: 'high',
+        path: 'tests/certs/server.key',
+        category: 'secret',
+        scanner: 'gitleaks',
+        phase: 'unknown'
+      }),
+      'low'
+    );
+    assert.equal(
+      await one({
+        severity: 'high',
+        path: 'pkg/keys.py',
+        category: 'secret',
+        scanner: 'gitleaks',
+        phase: 'import'
+      }),
+      'high'
+    );
+    assert.equal(
+      await one({
+        severity: 'medium',
+        path: '.github/workflows/ci.yml',
+        category: 'config',
+        scanner: 'checkov',
+        phase: 'unknown'
+      }),
+      'low'
+    );
+    assert.equal(
+      await one({
+        severity: 'high',
+        path: 'dev-requirements.txt',
+        category: 'vulnerability',
+        scanner: 'osv',
+        phase: 'unknown'
+      }),
+      'low'
+    );
+    assert.equal(
+      await one({
+        severity: 'high',
+        path: 'requirements.txt',
+        category: 'vulnerability',
+        scanner: 'osv',
+        phase: 'unknown'
+      }),
+      'high'
+    );
+    assert.equal(
+      await one({ severity: 'high', path: 'benchmark.py', phase: 'import' }),
+      'low',
+      'maintainer script'
+    );
+    assert.equal(
+      await one({
+        severity: 'medium',
+        path: 'pkg/stubs/nmap.pyi',
+        category: 'malicious',
+        scanner: 'guarddog',
+        phase: 'unknown'
+      }),
+      'low',
+      'type stubs never run'
+    );
+    assert.equal(
+      await one({ confidence: 'medium', phase: 'import' }, { policy: { confidenceFloor: 'high' } }),
+      'info'
+    );
+    assert.equal(
+      await one(
+        { confidence: 'low', phase: 'import' },
+        { policy: { lowConfidenceDowngrade: false } }
+      ),
+      'medium'
+    );
+    assert.equal(
+      await one(
+        { severity: 'medium', phase: 'install' },
+        { policy: { installTimeUpgrade: false } }
+      ),
+      'medium'
+    );
+    const srcLayout = await evaluate(
+      item([run([finding({ path: 'dummy/keys.py', phase: 'import', severity: 'high' })])]),
+      resolvePolicy({}),
+      { weigh: { srcLayout: true } }
+    );
+    assert.equal(
+      srcLayout.runs[0].findings[0].effectiveSeverity,
+      'low',
+      'outside src/ in a src layout'
+    );
   });
 
   it('licence: denied SPDX ids refuse, an allow list refuses the rest, otherwise the licence does not count', async () => {
-    const lic = (id: string) => finding({ scanner: 'licence', ruleId: `licence/${id}`, category: 'licence', severity: 'info', path: 'LICENSE' });
+    const lic = (id: string) =>
+      finding({
+        scanner: 'licence',
+        ruleId: `licence/${id}`,
+        category: 'licence',
+        severity: 'info',
+        path: 'LICENSE'
+      });
     assert.equal((await decideOf([lic('AGPL-3.0-only')])).decision, 'refused');
     assert.match((await decideOf([lic('AGPL-3.0-only')])).reason ?? '', /licence gate/);
     assert.equal((await decideOf([lic('MIT')])).decision, 'approved');
-    assert.equal((await decideOf([lic('GPL-3.0-only')], { policy: { licence: { allow: ['MIT', 'Apache-2.0'] } } })).decision, 'refused');
-    assert.equal((await decideOf([lic('mit')], { policy: { licence: { allow: ['MIT'] } } })).decision, 'approved');
-    assert.equal((await decideOf([lic('AGPL-3.0-only')], { policy: { licence: { deny: [] } } })).decision, 'approved');
+    assert.equal(
+      (
+        await decideOf([lic('GPL-3.0-only')], {
+          policy: { licence: { allow: ['MIT', 'Apache-2.0'] } }
+        })
+      ).decision,
+      'refused'
+    );
+    assert.equal(
+      (await decideOf([lic('mit')], { policy: { licence: { allow: ['MIT'] } } })).decision,
+      'approved'
+    );
+    assert.equal(
+      (await decideOf([lic('AGPL-3.0-only')], { policy: { licence: { deny: [] } } })).decision,
+      'approved'
+    );
   });
 
   it('fails closed: any scanner missing, crashed or timed out is error, even with nothing found; no scanner is error', async () => {
     for (const status of ['missing', 'crashed', 'timeout'] as const) {
-      const verdict = await evaluate(item([run([]), { name: 'gitleaks', status, durationMs: 1, findings: [], message: `gitleaks ${status}` }]), resolvePolicy({}));
+      const verdict = await evaluate(
+        item([
+          run([]),
+          { name: 'gitleaks', status, durationMs: 1, findings: [], message: `gitleaks ${status}` }
+        ]),
+        resolvePolicy({})
+      );
       assert.equal(verdict.decision, 'error', status);
       assert.match(verdict.reason ?? '', /fail closed/);
     }
@@ -217,26 +495,39 @@ describe('policy: gates, weighting, fail closed', () => {
 });
 
 describe('waivers', () => {
-  const csv = (rows: string[][]) => [WAIVER_COLUMNS.join(','), ...rows.map(r => r.join(','))].join('\n') + '\n';
-  const good = ['B307', 'pkg', SHA, '2099-12-31', 'INFOSEC-12 eval of a constant', 'alice@example.com'];
+  const csv = (rows: string[][]) =>
+    [WAIVER_COLUMNS.join(','), ...rows.map(r => r.join(','))].join('\n') + '\n';
+  const good = [
+    'B307',
+    'pkg',
+    SHA,
+    '2099-12-31',
+    'INFOSEC-12 eval of a constant',
+    'alice@example.com'
+  ];
 
   it('parses valid rows and ignores malformed ones with a reason, never widening', () => {
-    const file = parseWaivers(csv([
-      good,
-      ['*', 'pkg', SHA, '2099-12-31', 'all rules', 'mallory'],
-      ['B307', '*', SHA, '2099-12-31', 'all packages', 'mallory'],
-      ['B307', 'pkg', 'main', '2099-12-31', 'a branch', 'mallory'],
-      ['B307', 'pkg', 'abc123', '2099-12-31', 'short sha', 'mallory'],
-      ['B307', 'pkg', 'sha256:xyz', '2099-12-31', 'bad hash', 'mallory'],
-      ['B307', 'pkg', SHA, '31/12/2099', 'bad date', 'mallory'],
-      ['B307', 'pkg', SHA, '2099-02-30', 'no such day', 'mallory'],
-      ['B307', 'pkg', SHA, '2099-12-31', 'no approver', ''],
-      ['B307', 'pkg', SHA, '2099-12-31'],
-      []
-    ]));
+    const file = parseWaivers(
+      csv([
+        good,
+        ['*', 'pkg', SHA, '2099-12-31', 'all rules', 'mallory'],
+        ['B307', '*', SHA, '2099-12-31', 'all packages', 'mallory'],
+        ['B307', 'pkg', 'main', '2099-12-31', 'a branch', 'mallory'],
+        ['B307', 'pkg', 'abc123', '2099-12-31', 'short sha', 'mallory'],
+        ['B307', 'pkg', 'sha256:xyz', '2099-12-31', 'bad hash', 'mallory'],
+        ['B307', 'pkg', SHA, '31/12/2099', 'bad date', 'mallory'],
+        ['B307', 'pkg', SHA, '2099-02-30', 'no such day', 'mallory'],
+        ['B307', 'pkg', SHA, '2099-12-31', 'no approver', ''],
+        ['B307', 'pkg', SHA, '2099-12-31'],
+        []
+      ])
+    );
     assert.equal(file.waivers.length, 1);
     assert.equal(file.ignored.length, 9);
-    assert.deepEqual(file.ignored.map(i => i.line), [3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    assert.deepEqual(
+      file.ignored.map(i => i.line),
+      [3, 4, 5, 6, 7, 8, 9, 10, 11]
+    );
     assert.match(file.ignored[0].reason, /wildcard/);
     assert.match(file.ignored[3].reason, /covers/);
     assert.match(file.ignored[5].reason, /ISO date/);
@@ -249,19 +540,36 @@ describe('waivers', () => {
     const { waivers } = parseWaivers(csv([good]));
     const p = resolvePolicy({});
     const now = new Date('2026-11-24T12:00:00Z');
-    const judge = (f: IPolicyFinding, pkg = 'pkg', sha = SHA, when = now) => evaluate(item([run([f])], pkg, sha), p, { waivers, now: when });
+    const judge = (f: IPolicyFinding, pkg = 'pkg', sha = SHA, when = now) =>
+      evaluate(item([run([f])], pkg, sha), p, { waivers, now: when });
     const waived = await judge(finding());
     assert.equal(waived.decision, 'approved');
     assert.equal(waived.waivers.length, 1);
     assert.equal(waived.waivers[0].approver, 'alice@example.com');
     assert.equal(waived.runs[0].findings[0].effectiveSeverity, 'info');
     assert.equal(waived.counts.medium, 0);
-    assert.equal((await judge(finding(), 'pkg', OTHER_SHA)).decision, 'refused', 'new code is not covered');
+    assert.equal(
+      (await judge(finding(), 'pkg', OTHER_SHA)).decision,
+      'refused',
+      'new code is not covered'
+    );
     assert.equal((await judge(finding({ ruleId: 'B602' }))).decision, 'refused', 'another rule');
     assert.equal((await judge(finding(), 'other')).decision, 'refused', 'another package');
-    assert.equal((await judge(finding(), 'PKG')).decision, 'approved', 'names compare like PyPI names');
-    assert.equal((await judge(finding(), 'pkg', SHA, new Date('2099-12-31T23:59:00Z'))).decision, 'approved', 'until the end of the expiry day');
-    assert.equal((await judge(finding(), 'pkg', SHA, new Date('2100-01-01T00:00:01Z'))).decision, 'refused', 'expired');
+    assert.equal(
+      (await judge(finding(), 'PKG')).decision,
+      'approved',
+      'names compare like PyPI names'
+    );
+    assert.equal(
+      (await judge(finding(), 'pkg', SHA, new Date('2099-12-31T23:59:00Z'))).decision,
+      'approved',
+      'until the end of the expiry day'
+    );
+    assert.equal(
+      (await judge(finding(), 'pkg', SHA, new Date('2100-01-01T00:00:01Z'))).decision,
+      'refused',
+      'expired'
+    );
   });
 
   it('a content waiver covers exactly that file content, at any commit', async () => {
@@ -270,12 +578,30 @@ describe('waivers', () => {
     const content = 'def f(x):\n    return eval(x)\n';
     await writeFile(path.join(dir, 'pkg', 'mod.py'), content);
     const hash = createHash('sha256').update(content).digest('hex');
-    const { waivers } = parseWaivers(csv([['B307', 'pkg', `sha256:${hash}`, '2099-12-31', 'INFOSEC-13', 'bob']]));
+    const { waivers } = parseWaivers(
+      csv([['B307', 'pkg', `sha256:${hash}`, '2099-12-31', 'INFOSEC-13', 'bob']])
+    );
     const p = resolvePolicy({});
-    assert.equal((await evaluate(item([run([finding()])], 'pkg', OTHER_SHA), p, { waivers, sourceDir: dir })).decision, 'approved');
+    assert.equal(
+      (await evaluate(item([run([finding()])], 'pkg', OTHER_SHA), p, { waivers, sourceDir: dir }))
+        .decision,
+      'approved'
+    );
     await writeFile(path.join(dir, 'pkg', 'mod.py'), content + 'import os\n');
-    assert.equal((await evaluate(item([run([finding()])]), p, { waivers, sourceDir: dir })).decision, 'refused', 'changed content');
-    assert.equal((await evaluate(item([run([finding({ path: '../../etc/passwd' })])]), p, { waivers, sourceDir: dir })).decision, 'refused');
+    assert.equal(
+      (await evaluate(item([run([finding()])]), p, { waivers, sourceDir: dir })).decision,
+      'refused',
+      'changed content'
+    );
+    assert.equal(
+      (
+        await evaluate(item([run([finding({ path: '../../etc/passwd' })])]), p, {
+          waivers,
+          sourceDir: dir
+        })
+      ).decision,
+      'refused'
+    );
   });
 });
 
@@ -283,14 +609,33 @@ describe('report', () => {
   it('groups findings by scanner and severity with file:line and snippet, escapes HTML, names the decision and waivers', async () => {
     const hostile = '<script>alert(1)</script>';
     const findings = [
-      finding({ scanner: 'semgrep', ruleId: 'r.high', severity: 'high', message: hostile, snippet: `x = "${hostile}"` }),
+      finding({
+        scanner: 'semgrep',
+        ruleId: 'r.high',
+        severity: 'high',
+        message: hostile,
+        snippet: `x = "${hostile}"`
+      }),
       finding({ scanner: 'semgrep', ruleId: 'r.low', severity: 'low', path: 'pkg/b.py', line: 9 }),
       finding({ scanner: 'bandit', ruleId: 'B307' })
     ];
-    const runs = [run(findings.slice(0, 2), { name: 'semgrep' }), run(findings.slice(2), { name: 'bandit' })];
-    const { waivers } = parseWaivers(`${WAIVER_COLUMNS.join(',')}\nB307,pkg,${SHA},2099-12-31,INFOSEC-12 reviewed,alice@example.com\n`);
+    const runs = [
+      run(findings.slice(0, 2), { name: 'semgrep' }),
+      run(findings.slice(2), { name: 'bandit' })
+    ];
+    const { waivers } = parseWaivers(
+      `${WAIVER_COLUMNS.join(',')}\nB307,pkg,${SHA},2099-12-31,INFOSEC-12 reviewed,alice@example.com\n`
+    );
     const verdict = await evaluate(item(runs), resolvePolicy({}), { waivers });
-    const it: IPolicyItem = { ...item(verdict.runs), decision: verdict.decision, reason: verdict.reason, drivers: verdict.drivers, counts: verdict.counts, maxSeverity: verdict.maxSeverity, waivers: verdict.waivers };
+    const it: IPolicyItem = {
+      ...item(verdict.runs),
+      decision: verdict.decision,
+      reason: verdict.reason,
+      drivers: verdict.drivers,
+      counts: verdict.counts,
+      maxSeverity: verdict.maxSeverity,
+      waivers: verdict.waivers
+    };
     const html = renderHtml(it, 'exec-1');
     assert.doesNotMatch(html, /<script>/);
     assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
@@ -301,10 +646,19 @@ describe('report', () => {
     assert.match(html, /Decision: <strong>refused<\/strong> — refused by the sast gate/);
     const md = renderMarkdown(it, 'exec-1');
     assert.match(md, /### semgrep\n\n#### high \(1\)/);
-    assert.match(md, /## Waivers applied\n\n\| rule .*\n.*\n\| B307 \| pkg \| a{40} \| 2099-12-31 \| alice@example.com \| INFOSEC-12 reviewed/);
+    assert.match(
+      md,
+      /## Waivers applied\n\n\| rule .*\n.*\n\| B307 \| pkg \| a{40} \| 2099-12-31 \| alice@example.com \| INFOSEC-12 reviewed/
+    );
     assert.doesNotMatch(md, /<script>/);
-    assert.match(renderMail(it, 'reports/req-1/report.html').text, /InfoSec waivers applied:\n {2}- B307/);
-    assert.match(resultRow(it, 'exec-1', '2026-11-24T00:00:00Z').waivers, /^B307@pkg \(alice@example.com, until 2099-12-31: INFOSEC-12 reviewed\)$/);
+    assert.match(
+      renderMail(it, 'reports/req-1/report.html').text,
+      /InfoSec waivers applied:\n {2}- B307/
+    );
+    assert.match(
+      resultRow(it, 'exec-1', '2026-11-24T00:00:00Z').waivers,
+      /^B307@pkg \(alice@example.com, until 2099-12-31: INFOSEC-12 reviewed\)$/
+    );
   });
 });
 
@@ -318,20 +672,45 @@ describe('decide stage with the request repo waivers file (real git, real scanne
     ws = await makeWorkspace();
     const src = path.join(ws.sourcesDir, 'calc');
     const first = await makeRepo(src, importTimeEvalFiles());
-    await writeFile(path.join(src, 'more.py'), 'import os\n\nVALUE = eval(os.environ.get("MORE", "1"))\n');
+    await writeFile(
+      path.join(src, 'more.py'),
+      'import os\n\nVALUE = eval(os.environ.get("MORE", "1"))\n'
+    );
     gitSync(src, 'add', '-A');
     gitSync(src, 'commit', '--quiet', '-m', 'new code');
     const second = gitSync(src, 'rev-parse', 'HEAD').trim();
     const ledger = GitLedger.local(ws.requestRepo);
     await ledger.append(WAIVERS_FILE, WAIVER_COLUMNS, [
       ...['B307', 'repoguard.python.eval-exec'].map(rule => ({
-        rule_id: rule, package_name: 'calc', covers: first.sha, expires: '2099-12-31', reason: 'INFOSEC-7 calculator by design', approver: 'infosec@example.com'
+        rule_id: rule,
+        package_name: 'calc',
+        covers: first.sha,
+        expires: '2099-12-31',
+        reason: 'INFOSEC-7 calculator by design',
+        approver: 'infosec@example.com'
       })),
-      { rule_id: '*', package_name: 'calc', covers: second, expires: '2099-12-31', reason: 'everything', approver: 'mallory' }
+      {
+        rule_id: '*',
+        package_name: 'calc',
+        covers: second,
+        expires: '2099-12-31',
+        reason: 'everything',
+        approver: 'mallory'
+      }
     ]);
     await addRequests(ws, [
-      requestRow({ request_id: 'r-waived', package_name: 'calc', repo_url: first.url, ref: first.sha }),
-      requestRow({ request_id: 'r-new-code', package_name: 'calc', repo_url: first.url, ref: second })
+      requestRow({
+        request_id: 'r-waived',
+        package_name: 'calc',
+        repo_url: first.url,
+        ref: first.sha
+      }),
+      requestRow({
+        request_id: 'r-new-code',
+        package_name: 'calc',
+        repo_url: first.url,
+        ref: second
+      })
     ]);
     logged = [];
     await runOnce({ mode: 'local', workspace: ws.root, write: line => logged.push(line) });
@@ -355,18 +734,35 @@ describe('decide stage with the request repo waivers file (real git, real scanne
   });
 
   it('logs the malformed waiver row it ignored', () => {
-    assert.ok(logged.some(l => /external-package-waivers.csv line 4 ignored: wildcards/.test(l)), logged.join('\n'));
+    assert.ok(
+      logged.some(l => /external-package-waivers.csv line 4 ignored: wildcards/.test(l)),
+      logged.join('\n')
+    );
   });
 });
 
 describe('policy: licence expressions and typosquat names', () => {
   it('judges SPDX expressions: OR is denied only when every choice is, AND when one part is', async () => {
-    const lic = (id: string) => finding({ scanner: 'licence', ruleId: `licence/${id}`, category: 'licence', severity: 'info', path: 'LICENSE' });
+    const lic = (id: string) =>
+      finding({
+        scanner: 'licence',
+        ruleId: `licence/${id}`,
+        category: 'licence',
+        severity: 'info',
+        path: 'LICENSE'
+      });
     assert.equal((await decideOf([lic('MIT OR AGPL-3.0-only')])).decision, 'approved');
     assert.equal((await decideOf([lic('MIT AND AGPL-3.0')])).decision, 'refused');
     assert.equal((await decideOf([lic('AGPL-3.0-or-later')])).decision, 'refused');
     assert.equal((await decideOf([lic('none')])).decision, 'approved', 'no licence is low');
-    assert.equal((await decideOf([lic('(MIT OR Apache-2.0)')], { policy: { licence: { allow: ['Apache-2.0'] } } })).decision, 'approved');
+    assert.equal(
+      (
+        await decideOf([lic('(MIT OR Apache-2.0)')], {
+          policy: { licence: { allow: ['Apache-2.0'] } }
+        })
+      ).decision,
+      'approved'
+    );
   });
 
   it('flags names one edit away from a popular package, never the popular names themselves', async () => {
@@ -374,7 +770,18 @@ describe('policy: licence expressions and typosquat names', () => {
     assert.equal(typosquatOf('reqeusts'), 'requests');
     assert.equal(typosquatOf('lodsah'), 'lodash');
     assert.equal(typosquatOf('requestss'), 'requests');
-    for (const name of ['requests', 'Requests', 'python_dateutil', 'charset-normalizer', 'ms', 'six', 'flask', 'pyyaml', 'statlite', 'calc']) {
+    for (const name of [
+      'requests',
+      'Requests',
+      'python_dateutil',
+      'charset-normalizer',
+      'ms',
+      'six',
+      'flask',
+      'pyyaml',
+      'statlite',
+      'calc'
+    ]) {
       assert.equal(typosquatOf(name), null, name);
     }
     const fs = await nameFindings('reqeusts', undefined);

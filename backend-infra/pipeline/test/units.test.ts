@@ -16,7 +16,10 @@ import { gitSync, makeRepo, tempDir } from './helpers';
 
 describe('declared dependencies', () => {
   it('parses PEP 508 requirements, dropping extras and markers', () => {
-    assert.deepEqual(parseRequirement('requests[socks] >= 2.0 ; python_version < "3.8"'), { name: 'requests', spec: '>=2.0' });
+    assert.deepEqual(parseRequirement('requests[socks] >= 2.0 ; python_version < "3.8"'), {
+      name: 'requests',
+      spec: '>=2.0'
+    });
     assert.deepEqual(parseRequirement('numpy'), { name: 'numpy', spec: '' });
     assert.deepEqual(parseRequirement('attrs (>=19.2)'), { name: 'attrs', spec: '>=19.2' });
   });
@@ -24,10 +27,30 @@ describe('declared dependencies', () => {
   it('reads setup.cfg, setup.py (without running it), package.json and poetry', async () => {
     const dir = await tempDir();
     const cases: [string, string, string][] = [
-      ['setup.cfg', '[metadata]\nname = x\n\n[options]\ninstall_requires =\n    click>=8\n    rich  # pretty\npackages = find:\n', 'click >=8; rich'],
-      ['setup.py', 'import os\nsetup(name="x", install_requires=["pyyaml>=6", \'six\'], extras_require={"dev": ["pytest"]})\nos.system("rm -rf /")\n', 'pyyaml >=6; six'],
-      ['package.json', JSON.stringify({ name: 'x', dependencies: { lodash: '^4.17.21', left: '1.0.0' }, devDependencies: { jest: '*' } }), 'lodash ^4.17.21; left 1.0.0'],
-      ['pyproject.toml', '[tool.poetry]\nname = "x"\n\n[tool.poetry.dependencies]\npython = "^3.10"\npandas = "^2.0"\nhttpx = { version = ">=0.27", optional = true }\n', 'pandas ^2.0; httpx >=0.27']
+      [
+        'setup.cfg',
+        '[metadata]\nname = x\n\n[options]\ninstall_requires =\n    click>=8\n    rich  # pretty\npackages = find:\n',
+        'click >=8; rich'
+      ],
+      [
+        'setup.py',
+        'import os\nsetup(name="x", install_requires=["pyyaml>=6", \'six\'], extras_require={"dev": ["pytest"]})\nos.system("rm -rf /")\n',
+        'pyyaml >=6; six'
+      ],
+      [
+        'package.json',
+        JSON.stringify({
+          name: 'x',
+          dependencies: { lodash: '^4.17.21', left: '1.0.0' },
+          devDependencies: { jest: '*' }
+        }),
+        'lodash ^4.17.21; left 1.0.0'
+      ],
+      [
+        'pyproject.toml',
+        '[tool.poetry]\nname = "x"\n\n[tool.poetry.dependencies]\npython = "^3.10"\npandas = "^2.0"\nhttpx = { version = ">=0.27", optional = true }\n',
+        'pandas ^2.0; httpx >=0.27'
+      ]
     ];
     for (const [file, content, expected] of cases) {
       const sub = path.join(dir, file.replace('.', '-'));
@@ -41,27 +64,71 @@ describe('declared dependencies', () => {
 
 describe('policy', () => {
   const finding = (over: Partial<IFinding>): IFinding => ({
-    scanner: 'bandit', ruleId: 'B307', severity: 'medium', effectiveSeverity: 'medium', confidence: 'high',
-    message: 'eval', path: 'pkg/mod.py', line: 3, ...over
+    scanner: 'bandit',
+    ruleId: 'B307',
+    severity: 'medium',
+    effectiveSeverity: 'medium',
+    confidence: 'high',
+    message: 'eval',
+    path: 'pkg/mod.py',
+    line: 3,
+    ...over
   });
   it('counts low-confidence findings and code that is not installed one level lower, and honours waivers', () => {
     assert.equal(effective(finding({}), 'p', []).effectiveSeverity, 'medium');
     assert.equal(effective(finding({ confidence: 'low' }), 'p', []).effectiveSeverity, 'low');
-    assert.equal(effective(finding({ path: 'tests/test_mod.py' }), 'p', []).effectiveSeverity, 'low');
-    assert.equal(effective(finding({ path: 'docs/conf.py', confidence: 'low', severity: 'high' }), 'p', []).effectiveSeverity, 'low');
-    const waived = effective(finding({}), 'p', [{ package: 'p', ruleId: 'B307', reason: 'INFOSEC-12' }]);
+    assert.equal(
+      effective(finding({ path: 'tests/test_mod.py' }), 'p', []).effectiveSeverity,
+      'low'
+    );
+    assert.equal(
+      effective(finding({ path: 'docs/conf.py', confidence: 'low', severity: 'high' }), 'p', [])
+        .effectiveSeverity,
+      'low'
+    );
+    const waived = effective(finding({}), 'p', [
+      { package: 'p', ruleId: 'B307', reason: 'INFOSEC-12' }
+    ]);
     assert.equal(waived.effectiveSeverity, 'info');
     assert.match(waived.note ?? '', /INFOSEC-12/);
-    assert.equal(effective(finding({}), 'other', [{ package: 'p', ruleId: 'B307', reason: 'x' }]).effectiveSeverity, 'medium');
+    assert.equal(
+      effective(finding({}), 'other', [{ package: 'p', ruleId: 'B307', reason: 'x' }])
+        .effectiveSeverity,
+      'medium'
+    );
   });
 
   it('converts bandit JSON (results and unparsable files) to SARIF findings', () => {
-    const log = banditJsonToSarif(JSON.stringify({
-      errors: [{ filename: './broken.py', reason: 'syntax error while parsing AST from file' }],
-      results: [{ code: '4 eval(x)\n', filename: './calc.py', issue_confidence: 'HIGH', issue_cwe: { id: 78, link: 'https://cwe.mitre.org/data/definitions/78.html' }, issue_severity: 'MEDIUM', issue_text: 'Use of possibly insecure function - consider using safer ast.literal_eval.', line_number: 4, line_range: [4], more_info: 'https://bandit.readthedocs.io/en/1.9.4/blacklists/blacklist_calls.html#b307-eval', test_id: 'B307', test_name: 'blacklist' }]
-    }));
+    const log = banditJsonToSarif(
+      JSON.stringify({
+        errors: [{ filename: './broken.py', reason: 'syntax error while parsing AST from file' }],
+        results: [
+          {
+            code: '4 eval(x)\n',
+            filename: './calc.py',
+            issue_confidence: 'HIGH',
+            issue_cwe: { id: 78, link: 'https://cwe.mitre.org/data/definitions/78.html' },
+            issue_severity: 'MEDIUM',
+            issue_text:
+              'Use of possibly insecure function - consider using safer ast.literal_eval.',
+            line_number: 4,
+            line_range: [4],
+            more_info:
+              'https://bandit.readthedocs.io/en/1.9.4/blacklists/blacklist_calls.html#b307-eval',
+            test_id: 'B307',
+            test_name: 'blacklist'
+          }
+        ]
+      })
+    );
     const findings = findingsFromSarif('bandit', log);
-    assert.deepEqual(findings.map(f => [f.ruleId, f.severity, f.confidence, f.line]), [['B307', 'medium', 'high', 4], ['bandit-parse-error', 'low', 'high', undefined]]);
+    assert.deepEqual(
+      findings.map(f => [f.ruleId, f.severity, f.confidence, f.line]),
+      [
+        ['B307', 'medium', 'high', 4],
+        ['bandit-parse-error', 'low', 'high', undefined]
+      ]
+    );
     assert.equal(log.version, '2.1.0');
     assert.throws(() => banditJsonToSarif('{"nope": 1}'), /not a bandit JSON report/);
   });
@@ -69,15 +136,50 @@ describe('policy', () => {
   it('reads severity and confidence from bandit and semgrep SARIF', () => {
     const bandit = findingsFromSarif('bandit', {
       version: '2.1.0',
-      runs: [{ tool: { driver: { name: 'Bandit' } }, results: [{ ruleId: 'B602', message: { text: 'shell' }, properties: { issue_severity: 'HIGH', issue_confidence: 'LOW' }, locations: [{ physicalLocation: { artifactLocation: { uri: 'a.py' }, region: { startLine: 2 } } }] }] }]
+      runs: [
+        {
+          tool: { driver: { name: 'Bandit' } },
+          results: [
+            {
+              ruleId: 'B602',
+              message: { text: 'shell' },
+              properties: { issue_severity: 'HIGH', issue_confidence: 'LOW' },
+              locations: [
+                {
+                  physicalLocation: { artifactLocation: { uri: 'a.py' }, region: { startLine: 2 } }
+                }
+              ]
+            }
+          ]
+        }
+      ]
     });
-    assert.deepEqual([bandit[0].severity, bandit[0].confidence, bandit[0].line], ['high', 'low', 2]);
+    assert.deepEqual(
+      [bandit[0].severity, bandit[0].confidence, bandit[0].line],
+      ['high', 'low', 2]
+    );
     const semgrep = findingsFromSarif('semgrep', {
       version: '2.1.0',
-      runs: [{
-        tool: { driver: { name: 'Semgrep OSS', rules: [{ id: 'r1', defaultConfiguration: { level: 'error' }, properties: { tags: ['MEDIUM CONFIDENCE'] } }] } },
-        results: [{ ruleId: 'r1', message: { text: 'x' }, locations: [] }, { ruleId: 'r1', message: { text: 'y' }, suppressions: [{ kind: 'inSource' }] }]
-      }]
+      runs: [
+        {
+          tool: {
+            driver: {
+              name: 'Semgrep OSS',
+              rules: [
+                {
+                  id: 'r1',
+                  defaultConfiguration: { level: 'error' },
+                  properties: { tags: ['MEDIUM CONFIDENCE'] }
+                }
+              ]
+            }
+          },
+          results: [
+            { ruleId: 'r1', message: { text: 'x' }, locations: [] },
+            { ruleId: 'r1', message: { text: 'y' }, suppressions: [{ kind: 'inSource' }] }
+          ]
+        }
+      ]
     });
     assert.equal(semgrep.length, 1, 'suppressed results do not count');
     assert.deepEqual([semgrep[0].severity, semgrep[0].confidence], ['high', 'medium']);
@@ -86,14 +188,34 @@ describe('policy', () => {
 
 describe('SSRF guard', () => {
   it('refuses loopback, private, link-local (metadata, CodeBuild credentials), CGNAT and mapped addresses', async () => {
-    for (const address of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '169.254.170.2', '100.64.0.1', '::1', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '0.0.0.0']) {
+    for (const address of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.16.0.1',
+      '192.168.1.1',
+      '169.254.169.254',
+      '169.254.170.2',
+      '100.64.0.1',
+      '::1',
+      'fe80::1',
+      'fd00::1',
+      '::ffff:127.0.0.1',
+      '0.0.0.0'
+    ]) {
       assert.notEqual(nonPublicRange(address), null, address);
       const check = await checkHost('github.com', async () => ['140.82.112.3', address]);
       assert.equal(check.ok, false, address);
-      assert.match(check.reason ?? '', new RegExp(`resolves to ${address.replace(/[.:]/g, m => `\\${m}`)}`));
+      assert.match(
+        check.reason ?? '',
+        new RegExp(`resolves to ${address.replace(/[.:]/g, m => `\\${m}`)}`)
+      );
     }
     assert.equal((await checkHost('github.com', async () => ['140.82.112.3'])).ok, true);
-    assert.equal((await checkHost('127.0.0.1')).ok, false, 'a literal address is checked without DNS');
+    assert.equal(
+      (await checkHost('127.0.0.1')).ok,
+      false,
+      'a literal address is checked without DNS'
+    );
     assert.match((await checkHost('nothing.invalid')).reason ?? '', /does not resolve/);
   });
 });
@@ -108,11 +230,27 @@ describe('hardened clone', () => {
     await writeFile(path.join(src, 'ok.py'), 'X = 1\n');
     gitSync(src, 'init', '--quiet', '--initial-branch=main');
     gitSync(src, 'add', '-A');
-    gitSync(src, '-c', 'protocol.file.allow=always', 'submodule', 'add', '--quiet', sub.url, 'vendored');
+    gitSync(
+      src,
+      '-c',
+      'protocol.file.allow=always',
+      'submodule',
+      'add',
+      '--quiet',
+      sub.url,
+      'vendored'
+    );
     gitSync(src, 'commit', '--quiet', '-m', 'with a symlink and a submodule');
     const sha = gitSync(src, 'rev-parse', 'HEAD').trim();
     const dest = path.join(root, 'dest');
-    const result = await hardenedClone({ url: `file://${src}`, ref: 'main', dest, allowedLocalRoots: [root], maxBytes: 1e6, timeoutMs: 30_000 });
+    const result = await hardenedClone({
+      url: `file://${src}`,
+      ref: 'main',
+      dest,
+      allowedLocalRoots: [root],
+      maxBytes: 1e6,
+      timeoutMs: 30_000
+    });
     assert.equal(result.commitSha, sha);
     const link = path.join(dest, 'passwd-link');
     assert.ok(!(await lstat(link)).isSymbolicLink());
@@ -125,11 +263,25 @@ describe('hardened clone', () => {
     const root = await tempDir('rg-clone-');
     const repo = await makeRepo(path.join(root, 'r'), { 'a.py': 'A = 1\n' });
     await assert.rejects(
-      hardenedClone({ url: repo.url, ref: '', dest: path.join(root, 'd1'), allowedLocalRoots: [path.join(root, 'elsewhere')], maxBytes: 1e6, timeoutMs: 10_000 }),
+      hardenedClone({
+        url: repo.url,
+        ref: '',
+        dest: path.join(root, 'd1'),
+        allowedLocalRoots: [path.join(root, 'elsewhere')],
+        maxBytes: 1e6,
+        timeoutMs: 10_000
+      }),
       (e: unknown) => e instanceof SourceRefused && /must lie under/.test(e.message)
     );
     await assert.rejects(
-      hardenedClone({ url: 'ssh://github.com/a/b', ref: '', dest: path.join(root, 'd2'), allowedLocalRoots: [], maxBytes: 1e6, timeoutMs: 10_000 }),
+      hardenedClone({
+        url: 'ssh://github.com/a/b',
+        ref: '',
+        dest: path.join(root, 'd2'),
+        allowedLocalRoots: [],
+        maxBytes: 1e6,
+        timeoutMs: 10_000
+      }),
       (e: unknown) => e instanceof SourceRefused && /must use https/.test(e.message)
     );
   });

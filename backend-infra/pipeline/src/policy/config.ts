@@ -19,10 +19,18 @@
  */
 import { SEVERITIES, Severity } from '../../../../src/common';
 
-export type Category = 'sast' | 'vulnerability' | 'secret' | 'malicious' | 'dynamic' | 'config' | 'licence';
+export type Category =
+  'sast' | 'vulnerability' | 'secret' | 'malicious' | 'dynamic' | 'config' | 'licence';
 /** Gates: malicious and dynamic findings share the `malicious` gate. */
 export type Gate = 'malicious' | 'vulnerability' | 'secret' | 'licence' | 'sast' | 'config';
-export const GATES: readonly Gate[] = ['malicious', 'vulnerability', 'secret', 'licence', 'sast', 'config'];
+export const GATES: readonly Gate[] = [
+  'malicious',
+  'vulnerability',
+  'secret',
+  'licence',
+  'sast',
+  'config'
+];
 export type Threshold = Severity | 'off';
 export type Confidence = 'high' | 'medium' | 'low';
 
@@ -49,14 +57,37 @@ export interface IPolicy {
 }
 
 export const DEFAULT_NOT_RUN_DIRS = [
-  'test', 'tests', 'testing', 'doc', 'docs', 'example', 'examples', 'benchmark', 'benchmarks', 'bench',
-  '.github', '.gitlab', '.circleci', '.azure-pipelines', 'dummyserver', 'fixtures'
+  'test',
+  'tests',
+  'testing',
+  'doc',
+  'docs',
+  'example',
+  'examples',
+  'benchmark',
+  'benchmarks',
+  'bench',
+  '.github',
+  '.gitlab',
+  '.circleci',
+  '.azure-pipelines',
+  'dummyserver',
+  'fixtures'
 ];
 
 /** Strong copyleft / non-open licences refused by default (SPDX ids, compared case-insensitively). */
 export const DEFAULT_LICENCE_DENY = [
-  'AGPL-1.0', 'AGPL-1.0-only', 'AGPL-1.0-or-later', 'AGPL-3.0', 'AGPL-3.0-only', 'AGPL-3.0-or-later',
-  'SSPL-1.0', 'BUSL-1.1', 'CC-BY-NC-4.0', 'CC-BY-NC-SA-4.0', 'Elastic-2.0'
+  'AGPL-1.0',
+  'AGPL-1.0-only',
+  'AGPL-1.0-or-later',
+  'AGPL-3.0',
+  'AGPL-3.0-only',
+  'AGPL-3.0-or-later',
+  'SSPL-1.0',
+  'BUSL-1.1',
+  'CC-BY-NC-4.0',
+  'CC-BY-NC-SA-4.0',
+  'Elastic-2.0'
 ];
 
 const CONFIDENCES: readonly Confidence[] = ['low', 'medium', 'high'];
@@ -75,11 +106,16 @@ function isSeverity(v: unknown): v is Severity {
  * overrides both for one gate. Unknown values fall back to the default (an
  * invalid threshold is an error: a typo must not open the gate).
  */
-export function resolvePolicy(config: { severityThreshold?: string; policy?: IPolicyConfig }): IPolicy {
+export function resolvePolicy(config: {
+  severityThreshold?: string;
+  policy?: IPolicyConfig;
+}): IPolicy {
   const p = config.policy ?? {};
   const base = p.threshold ?? config.severityThreshold ?? 'medium';
   if (!isSeverity(base)) {
-    throw new Error(`policy: threshold must be one of ${SEVERITIES.join(', ')} (got ${String(base)})`);
+    throw new Error(
+      `policy: threshold must be one of ${SEVERITIES.join(', ')} (got ${String(base)})`
+    );
   }
   const gates = {} as Record<Gate, Threshold>;
   for (const gate of GATES) {

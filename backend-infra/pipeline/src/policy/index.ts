@@ -60,7 +60,8 @@ const SCANNER_CATEGORY: Record<string, Category> = {
 };
 
 /** RepoGuard's own semgrep rules that look for malicious behaviour (rules/*.yml, `category: malicious`). */
-const MALICIOUS_RULE = /(^|\.)(obfuscated-exec|setup-network|install-hook|exfiltrat\w*|malicious\w*)$/;
+const MALICIOUS_RULE =
+  /(^|\.)(obfuscated-exec|setup-network|install-hook|exfiltrat\w*|malicious\w*)$/;
 
 export function categoryOf(f: IPolicyFinding): Category {
   if (f.category) return f.category;
@@ -118,15 +119,25 @@ function listed(list: readonly string[], id: string): boolean {
  * choice is, allowed when one is; `A AND B` is denied when one part is,
  * allowed when all are. (Parenthesized mixtures are judged by the words.)
  */
-function judgeExpression(expr: string, test: (id: string) => boolean, mode: 'deny' | 'allow'): boolean {
-  const ids = expr.replace(/[()]/g, ' ').split(/\s+(?:OR|AND|WITH)\s+|\s+/i).filter(t => t && !/^(or|and|with)$/i.test(t));
+function judgeExpression(
+  expr: string,
+  test: (id: string) => boolean,
+  mode: 'deny' | 'allow'
+): boolean {
+  const ids = expr
+    .replace(/[()]/g, ' ')
+    .split(/\s+(?:OR|AND|WITH)\s+|\s+/i)
+    .filter(t => t && !/^(or|and|with)$/i.test(t));
   const isOr = /\sOR\s/i.test(expr) && !/\sAND\s/i.test(expr);
   const hits = ids.map(test);
   if (mode === 'deny') return isOr ? hits.every(Boolean) : hits.some(Boolean);
   return isOr ? hits.some(Boolean) : hits.every(Boolean);
 }
 
-function licenceSeverity(f: IPolicyFinding, policy: IPolicy): { severity: Severity; note: string } | null {
+function licenceSeverity(
+  f: IPolicyFinding,
+  policy: IPolicy
+): { severity: Severity; note: string } | null {
   const expr = spdxOf(f);
   if (!expr || /^(none|unknown)$/i.test(expr)) return null;
   if (judgeExpression(expr, id => listed(policy.licence.deny, id), 'deny')) {
@@ -141,9 +152,11 @@ function licenceSeverity(f: IPolicyFinding, policy: IPolicy): { severity: Severi
 }
 
 /** Maintainer scripts and test files that are not part of the installed package. */
-const NOT_RUN_FILE = /^(bench(mark)?s?|conftest|noxfile|tasks|fabfile|test_.*|.*_test|.*_tests)\.py$/i;
+const NOT_RUN_FILE =
+  /^(bench(mark)?s?|conftest|noxfile|tasks|fabfile|test_.*|.*_test|.*_tests)\.py$/i;
 /** Dependency manifests of development only (never installed with the package). */
-const DEV_MANIFEST = /(^|[-_.])(dev|devel|develop|test|tests|testing|doc|docs|lint|linting|ci|bench|benchmark|typing|mypy|style)([-_.]|$)/i;
+const DEV_MANIFEST =
+  /(^|[-_.])(dev|devel|develop|test|tests|testing|doc|docs|lint|linting|ci|bench|benchmark|typing|mypy|style)([-_.]|$)/i;
 
 export interface IWeighContext {
   /** The tree has a src/ folder: code outside it (and outside the install files) is not installed. */
@@ -176,7 +189,11 @@ export function notInstalled(f: IFinding, policy: IPolicy, context: IWeighContex
  * - vulnerabilities in development manifests (dev/test/docs requirements,
  *   or in not installed folders): −2 (they are never installed with the package).
  */
-export function weigh(input: IFinding, policy: IPolicy, context: IWeighContext = {}): IPolicyFinding {
+export function weigh(
+  input: IFinding,
+  policy: IPolicy,
+  context: IWeighContext = {}
+): IPolicyFinding {
   const f = input as IPolicyFinding;
   const category = categoryOf(f);
   const gate = gateOf(category);
@@ -186,8 +203,16 @@ export function weigh(input: IFinding, policy: IPolicy, context: IWeighContext =
     notes.push(`unknown severity ${String(f.severity).slice(0, 20)} counted as high`);
     severity = 'high';
   }
-  if (confidenceRank(f.confidence) < confidenceRank(policy.confidenceFloor) && confidenceRank(f.confidence) >= 0) {
-    return { ...f, gate, effectiveSeverity: 'info', note: `confidence ${f.confidence} below the floor (${policy.confidenceFloor})` };
+  if (
+    confidenceRank(f.confidence) < confidenceRank(policy.confidenceFloor) &&
+    confidenceRank(f.confidence) >= 0
+  ) {
+    return {
+      ...f,
+      gate,
+      effectiveSeverity: 'info',
+      note: `confidence ${f.confidence} below the floor (${policy.confidenceFloor})`
+    };
   }
   if (category === 'licence') {
     const l = licenceSeverity(f, policy);
@@ -203,7 +228,11 @@ export function weigh(input: IFinding, policy: IPolicy, context: IWeighContext =
   const phase = phaseOf(f);
   // A lint-level (low) finding is not made a refusal by where it runs: the
   // upgrade applies from medium up (try/except/pass in setup.py stays low).
-  if (policy.installTimeUpgrade && phase === 'install' && severityRank(severity) >= severityRank('medium')) {
+  if (
+    policy.installTimeUpgrade &&
+    phase === 'install' &&
+    severityRank(severity) >= severityRank('medium')
+  ) {
     severity = shift(severity, 1);
     notes.push('runs at install time');
   }
@@ -217,11 +246,20 @@ export function weigh(input: IFinding, policy: IPolicy, context: IWeighContext =
   }
   if (category === 'vulnerability') {
     const base = f.path.split('/').pop() ?? '';
-    if (outside || (DEV_MANIFEST.test(base.replace(/\.(txt|in|toml|cfg|lock|json)$/i, '')) && base !== 'requirements.txt')) {
+    if (
+      outside ||
+      (DEV_MANIFEST.test(base.replace(/\.(txt|in|toml|cfg|lock|json)$/i, '')) &&
+        base !== 'requirements.txt')
+    ) {
       down(2, 'development dependency');
     }
   }
-  return { ...f, gate, effectiveSeverity: severity, note: notes.length ? notes.join(', ') : undefined };
+  return {
+    ...f,
+    gate,
+    effectiveSeverity: severity,
+    note: notes.length ? notes.join(', ') : undefined
+  };
 }
 
 export interface IVerdict {
@@ -254,7 +292,14 @@ export async function evaluate(
   options: IEvaluateOptions = {}
 ): Promise<IVerdict> {
   const counts: ISeverityCounts = { critical: 0, high: 0, medium: 0, low: 0 };
-  const verdict: IVerdict = { decision: 'approved', counts, maxSeverity: '', drivers: [], waivers: [], runs: [] };
+  const verdict: IVerdict = {
+    decision: 'approved',
+    counts,
+    maxSeverity: '',
+    drivers: [],
+    waivers: [],
+    runs: []
+  };
   const runs = item.scanners ?? [];
   const now = options.now ?? new Date();
   const hasher = options.hasher ?? new ContentHasher(options.sourceDir);
@@ -263,11 +308,18 @@ export async function evaluate(
     const findings: IPolicyFinding[] = [];
     for (const raw of run.findings) {
       let f = weigh(raw, policy, options.weigh);
-      const w = waivers.length ? await findWaiver(f, item.request.package_name, item.commitSha, waivers, now, hasher) : undefined;
+      const w = waivers.length
+        ? await findWaiver(f, item.request.package_name, item.commitSha, waivers, now, hasher)
+        : undefined;
       if (w) {
         const use = useOf(w, f);
         verdict.waivers.push(use);
-        f = { ...f, effectiveSeverity: 'info', waiver: use, note: `waived by ${w.approver} until ${w.expires}: ${w.reason}` };
+        f = {
+          ...f,
+          effectiveSeverity: 'info',
+          waiver: use,
+          note: `waived by ${w.approver} until ${w.expires}: ${w.reason}`
+        };
       }
       findings.push(f);
     }
@@ -276,7 +328,8 @@ export async function evaluate(
   const all = verdict.runs.flatMap(r => r.findings as IPolicyFinding[]);
   for (const f of all) {
     if (f.effectiveSeverity !== 'info' && !f.waiver) counts[f.effectiveSeverity]++;
-    if (!f.waiver && severityRank(f.effectiveSeverity) > severityRank(verdict.maxSeverity)) verdict.maxSeverity = f.effectiveSeverity;
+    if (!f.waiver && severityRank(f.effectiveSeverity) > severityRank(verdict.maxSeverity))
+      verdict.maxSeverity = f.effectiveSeverity;
   }
   if (runs.length === 0) {
     return { ...verdict, decision: 'error', reason: 'no scanner ran on this source' };
@@ -292,7 +345,12 @@ export async function evaluate(
   const drivers = all
     .filter(f => {
       const t = policy.gates[f.gate!];
-      return !f.waiver && t !== 'off' && f.effectiveSeverity !== 'info' && severityRank(f.effectiveSeverity) >= severityRank(t);
+      return (
+        !f.waiver &&
+        t !== 'off' &&
+        f.effectiveSeverity !== 'info' &&
+        severityRank(f.effectiveSeverity) >= severityRank(t)
+      );
     })
     .sort((a, b) => severityRank(b.effectiveSeverity) - severityRank(a.effectiveSeverity));
   verdict.drivers = drivers;
@@ -302,7 +360,10 @@ export async function evaluate(
   const byGate = new Map<Gate, IPolicyFinding[]>();
   for (const f of drivers) byGate.set(f.gate!, [...(byGate.get(f.gate!) ?? []), f]);
   const parts = [...byGate.entries()].map(([gate, fs]) => {
-    const named = fs.slice(0, 2).map(f => `${f.scanner} ${f.ruleId} (${f.effectiveSeverity}) at ${where(f)}`).join(', ');
+    const named = fs
+      .slice(0, 2)
+      .map(f => `${f.scanner} ${f.ruleId} (${f.effectiveSeverity}) at ${where(f)}`)
+      .join(', ');
     return `${gate} gate: ${fs.length} finding(s) at or above ${policy.gates[gate]}: ${named}${fs.length > 2 ? ', …' : ''}`;
   });
   return { ...verdict, decision: 'refused', reason: `refused by the ${parts.join('; ')}` };
@@ -315,5 +376,9 @@ export async function evaluate(
 export function naiveRefuses(runs: readonly IScannerRun[]): IFinding[] {
   return runs
     .flatMap(r => r.findings)
-    .filter(f => (SCANNER_CATEGORY[f.scanner] === 'sast' || categoryOf(f) === 'sast') && severityRank(f.severity) >= severityRank('medium'));
+    .filter(
+      f =>
+        (SCANNER_CATEGORY[f.scanner] === 'sast' || categoryOf(f) === 'sast') &&
+        severityRank(f.severity) >= severityRank('medium')
+    );
 }

@@ -15,42 +15,240 @@ import type { IPolicyFinding } from './index';
 /** Popular PyPI and npm names (PEP 503 normalized, lowercase). */
 export const POPULAR_NAMES: readonly string[] = [
   // PyPI
-  'requests', 'urllib3', 'idna', 'certifi', 'charset-normalizer', 'six', 'attrs', 'click', 'packaging',
-  'python-dateutil', 'pyyaml', 'jinja2', 'markupsafe', 'itsdangerous', 'flask', 'tabulate', 'tqdm', 'rich',
-  'pluggy', 'toml', 'tomli', 'setuptools', 'wheel', 'pip', 'numpy', 'pandas', 'scipy', 'matplotlib',
-  'scikit-learn', 'boto3', 'botocore', 's3transfer', 'awscli', 'jmespath', 'pytz', 'typing-extensions',
-  'cryptography', 'cffi', 'pycparser', 'pyasn1', 'rsa', 'protobuf', 'grpcio', 'googleapis-common-protos',
-  'pydantic', 'pydantic-core', 'fastapi', 'starlette', 'uvicorn', 'django', 'sqlalchemy', 'psycopg2',
-  'pymysql', 'redis', 'celery', 'kombu', 'aiohttp', 'yarl', 'multidict', 'frozenlist', 'aiosignal',
-  'async-timeout', 'httpx', 'httpcore', 'h11', 'anyio', 'sniffio', 'filelock', 'virtualenv', 'platformdirs',
-  'pytest', 'iniconfig', 'coverage', 'mock', 'colorama', 'pygments', 'docutils', 'sphinx', 'jedi', 'parso',
-  'ipython', 'jupyter', 'notebook', 'jupyterlab', 'tornado', 'pyzmq', 'traitlets', 'decorator', 'wrapt',
-  'lxml', 'beautifulsoup4', 'soupsieve', 'pillow', 'openpyxl', 'xlrd', 'pyarrow', 'fsspec', 'tensorflow',
-  'torch', 'keras', 'transformers', 'tokenizers', 'huggingface-hub', 'safetensors', 'regex', 'nltk',
-  'networkx', 'sympy', 'mpmath', 'joblib', 'threadpoolctl', 'psutil', 'paramiko', 'bcrypt', 'pynacl',
-  'pyjwt', 'oauthlib', 'requests-oauthlib', 'google-auth', 'cachetools', 'simplejson', 'ujson', 'orjson',
-  'marshmallow', 'werkzeug', 'gunicorn', 'greenlet', 'gevent', 'websocket-client', 'websockets',
-  'pyparsing', 'markdown', 'chardet', 'distlib', 'exceptiongroup', 'importlib-metadata', 'zipp', 'more-itertools',
-  'jsonschema', 'referencing', 'rpds-py', 'msgpack', 'dill', 'cloudpickle', 'xgboost', 'lightgbm', 'seaborn',
-  'plotly', 'dash', 'bokeh', 'statsmodels', 'opencv-python', 'selenium', 'scrapy', 'twisted', 'pyopenssl',
+  'requests',
+  'urllib3',
+  'idna',
+  'certifi',
+  'charset-normalizer',
+  'six',
+  'attrs',
+  'click',
+  'packaging',
+  'python-dateutil',
+  'pyyaml',
+  'jinja2',
+  'markupsafe',
+  'itsdangerous',
+  'flask',
+  'tabulate',
+  'tqdm',
+  'rich',
+  'pluggy',
+  'toml',
+  'tomli',
+  'setuptools',
+  'wheel',
+  'pip',
+  'numpy',
+  'pandas',
+  'scipy',
+  'matplotlib',
+  'scikit-learn',
+  'boto3',
+  'botocore',
+  's3transfer',
+  'awscli',
+  'jmespath',
+  'pytz',
+  'typing-extensions',
+  'cryptography',
+  'cffi',
+  'pycparser',
+  'pyasn1',
+  'rsa',
+  'protobuf',
+  'grpcio',
+  'googleapis-common-protos',
+  'pydantic',
+  'pydantic-core',
+  'fastapi',
+  'starlette',
+  'uvicorn',
+  'django',
+  'sqlalchemy',
+  'psycopg2',
+  'pymysql',
+  'redis',
+  'celery',
+  'kombu',
+  'aiohttp',
+  'yarl',
+  'multidict',
+  'frozenlist',
+  'aiosignal',
+  'async-timeout',
+  'httpx',
+  'httpcore',
+  'h11',
+  'anyio',
+  'sniffio',
+  'filelock',
+  'virtualenv',
+  'platformdirs',
+  'pytest',
+  'iniconfig',
+  'coverage',
+  'mock',
+  'colorama',
+  'pygments',
+  'docutils',
+  'sphinx',
+  'jedi',
+  'parso',
+  'ipython',
+  'jupyter',
+  'notebook',
+  'jupyterlab',
+  'tornado',
+  'pyzmq',
+  'traitlets',
+  'decorator',
+  'wrapt',
+  'lxml',
+  'beautifulsoup4',
+  'soupsieve',
+  'pillow',
+  'openpyxl',
+  'xlrd',
+  'pyarrow',
+  'fsspec',
+  'tensorflow',
+  'torch',
+  'keras',
+  'transformers',
+  'tokenizers',
+  'huggingface-hub',
+  'safetensors',
+  'regex',
+  'nltk',
+  'networkx',
+  'sympy',
+  'mpmath',
+  'joblib',
+  'threadpoolctl',
+  'psutil',
+  'paramiko',
+  'bcrypt',
+  'pynacl',
+  'pyjwt',
+  'oauthlib',
+  'requests-oauthlib',
+  'google-auth',
+  'cachetools',
+  'simplejson',
+  'ujson',
+  'orjson',
+  'marshmallow',
+  'werkzeug',
+  'gunicorn',
+  'greenlet',
+  'gevent',
+  'websocket-client',
+  'websockets',
+  'pyparsing',
+  'markdown',
+  'chardet',
+  'distlib',
+  'exceptiongroup',
+  'importlib-metadata',
+  'zipp',
+  'more-itertools',
+  'jsonschema',
+  'referencing',
+  'rpds-py',
+  'msgpack',
+  'dill',
+  'cloudpickle',
+  'xgboost',
+  'lightgbm',
+  'seaborn',
+  'plotly',
+  'dash',
+  'bokeh',
+  'statsmodels',
+  'opencv-python',
+  'selenium',
+  'scrapy',
+  'twisted',
+  'pyopenssl',
   // npm
-  'lodash', 'chalk', 'commander', 'ms', 'debug', 'react', 'react-dom', 'express', 'axios', 'moment', 'tslib',
-  'typescript', 'webpack', 'babel-core', 'request', 'async', 'underscore', 'uuid', 'semver', 'glob', 'minimist',
-  'yargs', 'fs-extra', 'rimraf', 'mkdirp', 'colors', 'bluebird', 'jquery', 'vue', 'eslint', 'prettier',
-  'dotenv', 'cross-env', 'node-fetch', 'ws', 'socket.io', 'body-parser', 'cors', 'inquirer', 'ora',
-  'classnames', 'prop-types', 'rxjs', 'zone.js', 'core-js', 'esprima', 'acorn', 'qs', 'mime', 'cookie',
-  'jsonwebtoken', 'mongoose', 'mongodb', 'mysql', 'pg', 'sequelize', 'electron', 'event-stream', 'coa', 'rc',
+  'lodash',
+  'chalk',
+  'commander',
+  'ms',
+  'debug',
+  'react',
+  'react-dom',
+  'express',
+  'axios',
+  'moment',
+  'tslib',
+  'typescript',
+  'webpack',
+  'babel-core',
+  'request',
+  'async',
+  'underscore',
+  'uuid',
+  'semver',
+  'glob',
+  'minimist',
+  'yargs',
+  'fs-extra',
+  'rimraf',
+  'mkdirp',
+  'colors',
+  'bluebird',
+  'jquery',
+  'vue',
+  'eslint',
+  'prettier',
+  'dotenv',
+  'cross-env',
+  'node-fetch',
+  'ws',
+  'socket.io',
+  'body-parser',
+  'cors',
+  'inquirer',
+  'ora',
+  'classnames',
+  'prop-types',
+  'rxjs',
+  'zone.js',
+  'core-js',
+  'esprima',
+  'acorn',
+  'qs',
+  'mime',
+  'cookie',
+  'jsonwebtoken',
+  'mongoose',
+  'mongodb',
+  'mysql',
+  'pg',
+  'sequelize',
+  'electron',
+  'event-stream',
+  'coa',
+  'rc',
   'ua-parser-js'
 ];
 
 function normalize(name: string): string {
-  return name.trim().toLowerCase().replace(/[-_.]+/g, '-');
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/[-_.]+/g, '-');
 }
 
 /** Optimal string alignment distance (Damerau–Levenshtein with adjacent swaps), capped at 2. */
 export function editDistance(a: string, b: string): number {
   if (Math.abs(a.length - b.length) > 1) return 2;
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [
+    i,
+    ...Array(b.length).fill(0)
+  ]);
   for (let j = 0; j <= b.length; j++) d[0][j] = j;
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
@@ -77,7 +275,9 @@ export function typosquatOf(name: string): string | null {
 }
 
 /** Names a source declares for itself (first match in each metadata file). */
-export async function declaredNames(sourceDir: string): Promise<{ name: string; file: string; line: number }[]> {
+export async function declaredNames(
+  sourceDir: string
+): Promise<{ name: string; file: string; line: number }[]> {
   const out: { name: string; file: string; line: number }[] = [];
   const patterns: [string, RegExp][] = [
     ['setup.py', /\bname\s*=\s*['"]([^'"]{1,100})['"]/],
@@ -93,14 +293,25 @@ export async function declaredNames(sourceDir: string): Promise<{ name: string; 
       continue;
     }
     const m = re.exec(text);
-    if (m) out.push({ name: m[1], file, line: text.slice(0, m.index).split('\n').length + (m[0].startsWith('\n') ? 1 : 0) });
+    if (m)
+      out.push({
+        name: m[1],
+        file,
+        line: text.slice(0, m.index).split('\n').length + (m[0].startsWith('\n') ? 1 : 0)
+      });
   }
   return out;
 }
 
 /** Typosquat findings of a request: its requested name and the names its source declares. */
-export async function nameFindings(packageName: string, sourceDir: string | undefined): Promise<IPolicyFinding[]> {
-  const names = [{ name: packageName, file: '', line: 0 }, ...(sourceDir ? await declaredNames(sourceDir) : [])];
+export async function nameFindings(
+  packageName: string,
+  sourceDir: string | undefined
+): Promise<IPolicyFinding[]> {
+  const names = [
+    { name: packageName, file: '', line: 0 },
+    ...(sourceDir ? await declaredNames(sourceDir) : [])
+  ];
   const findings: IPolicyFinding[] = [];
   const seen = new Set<string>();
   for (const { name, file, line } of names) {

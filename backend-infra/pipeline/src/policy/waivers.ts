@@ -19,7 +19,14 @@ import path from 'node:path';
 import Papa from 'papaparse';
 
 export const WAIVERS_FILE = 'external-package-waivers.csv';
-export const WAIVER_COLUMNS = ['rule_id', 'package_name', 'covers', 'expires', 'reason', 'approver'] as const;
+export const WAIVER_COLUMNS = [
+  'rule_id',
+  'package_name',
+  'covers',
+  'expires',
+  'reason',
+  'approver'
+] as const;
 
 export interface IWaiverRow {
   /** 1-based line of the row in the file (header is line 1). */
@@ -55,7 +62,10 @@ export interface IWaiverUse {
 
 /** PEP 503-like: case-insensitive, `-`, `_` and `.` equivalent. */
 export function normalizeName(name: string): string {
-  return name.trim().toLowerCase().replace(/[-_.]+/g, '-');
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/[-_.]+/g, '-');
 }
 
 const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -78,7 +88,10 @@ export function parseWaivers(text: string): IWaiverFile {
   const header = (table[0] ?? []).map(h => h.trim().toLowerCase());
   const missing = WAIVER_COLUMNS.filter(c => !header.includes(c));
   if (missing.length > 0) {
-    out.ignored.push({ line: 1, reason: `header lacks ${missing.join(', ')}: the whole file is ignored` });
+    out.ignored.push({
+      line: 1,
+      reason: `header lacks ${missing.join(', ')}: the whole file is ignored`
+    });
     return out;
   }
   const col = (cells: string[], name: string) => (cells[header.indexOf(name)] ?? '').trim();
@@ -87,23 +100,53 @@ export function parseWaivers(text: string): IWaiverFile {
     const line = i + 1;
     if (cells.every(c => c.trim() === '')) continue;
     const ignore = (reason: string): void => void out.ignored.push({ line, reason });
-    if (cells.length !== header.length) { ignore(`has ${cells.length} fields, the header ${header.length}`); continue; }
+    if (cells.length !== header.length) {
+      ignore(`has ${cells.length} fields, the header ${header.length}`);
+      continue;
+    }
     const ruleId = col(cells, 'rule_id');
     const packageName = col(cells, 'package_name');
     const covers = col(cells, 'covers').toLowerCase();
     const expires = col(cells, 'expires');
     const reason = col(cells, 'reason');
     const approver = col(cells, 'approver');
-    const empty = Object.entries({ rule_id: ruleId, package_name: packageName, covers, expires, reason, approver }).find(([, v]) => !v);
-    if (empty) { ignore(`${empty[0]} is empty`); continue; }
-    if (/[*?]/.test(ruleId) || /[*?]/.test(packageName)) { ignore('wildcards are not allowed'); continue; }
-    if (!validDate(expires)) { ignore(`expires must be an ISO date YYYY-MM-DD (got ${expires.slice(0, 40)})`); continue; }
+    const empty = Object.entries({
+      rule_id: ruleId,
+      package_name: packageName,
+      covers,
+      expires,
+      reason,
+      approver
+    }).find(([, v]) => !v);
+    if (empty) {
+      ignore(`${empty[0]} is empty`);
+      continue;
+    }
+    if (/[*?]/.test(ruleId) || /[*?]/.test(packageName)) {
+      ignore('wildcards are not allowed');
+      continue;
+    }
+    if (!validDate(expires)) {
+      ignore(`expires must be an ISO date YYYY-MM-DD (got ${expires.slice(0, 40)})`);
+      continue;
+    }
     let parsedCovers: IWaiverRow['covers'];
     const content = CONTENT.exec(covers);
     if (content) parsedCovers = { kind: 'content', sha256: content[1] };
     else if (SHA.test(covers)) parsedCovers = { kind: 'commit', sha: covers };
-    else { ignore('covers must be a full commit sha or sha256:<64 hex> of the file content'); continue; }
-    out.waivers.push({ line, ruleId, packageName, covers: parsedCovers, expires, reason, approver });
+    else {
+      ignore('covers must be a full commit sha or sha256:<64 hex> of the file content');
+      continue;
+    }
+    out.waivers.push({
+      line,
+      ruleId,
+      packageName,
+      covers: parsedCovers,
+      expires,
+      reason,
+      approver
+    });
   }
   return out;
 }
@@ -154,7 +197,8 @@ export async function findWaiver(
 ): Promise<IWaiverRow | undefined> {
   const name = normalizeName(packageName);
   for (const w of waivers) {
-    if (w.ruleId !== finding.ruleId || normalizeName(w.packageName) !== name || !inForce(w, now)) continue;
+    if (w.ruleId !== finding.ruleId || normalizeName(w.packageName) !== name || !inForce(w, now))
+      continue;
     if (w.covers.kind === 'commit') {
       if (commitSha && commitSha.toLowerCase() === w.covers.sha) return w;
     } else if (finding.path && (await hasher.sha256(finding.path)) === w.covers.sha256) {
@@ -182,6 +226,9 @@ export function formatWaivers(uses: readonly IWaiverUse[] | undefined): string {
   const seen = new Map<string, IWaiverUse>();
   for (const u of uses ?? []) seen.set(`${u.ruleId}|${u.covers}`, u);
   return [...seen.values()]
-    .map(u => `${u.ruleId}@${u.packageName} (${u.approver}, until ${u.expires}: ${u.reason.replace(/[;\r\n]+/g, ' ')})`)
+    .map(
+      u =>
+        `${u.ruleId}@${u.packageName} (${u.approver}, until ${u.expires}: ${u.reason.replace(/[;\r\n]+/g, ' ')})`
+    )
     .join('; ');
 }

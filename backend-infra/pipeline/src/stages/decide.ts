@@ -39,7 +39,17 @@ import { oneLine } from '../redact';
 import type { IFinding, IManifest } from '../types';
 import type { IWaiver } from '../workspace';
 
-const SEED_NOT_RUN_DIRS = new Set(['test', 'tests', 'testing', 'doc', 'docs', 'example', 'examples', 'benchmark', 'benchmarks']);
+const SEED_NOT_RUN_DIRS = new Set([
+  'test',
+  'tests',
+  'testing',
+  'doc',
+  'docs',
+  'example',
+  'examples',
+  'benchmark',
+  'benchmarks'
+]);
 
 function lower(severity: Severity): Severity {
   const i = SEVERITIES.indexOf(severity);
@@ -51,7 +61,11 @@ function lower(severity: Severity): Severity {
  * examples −1, config waivers by package + rule), kept for callers of this
  * helper. The decide stage uses src/policy (gates, phases, the waivers file).
  */
-export function effective(finding: IFinding, packageName: string, waivers: readonly IWaiver[]): IFinding {
+export function effective(
+  finding: IFinding,
+  packageName: string,
+  waivers: readonly IWaiver[]
+): IFinding {
   const waiver = waivers.find(
     w =>
       (w.package === '*' || w.package.toLowerCase() === packageName.toLowerCase()) &&
@@ -67,11 +81,20 @@ export function effective(finding: IFinding, packageName: string, waivers: reado
     severity = lower(severity);
     notes.push('low confidence');
   }
-  if (finding.path.split('/').slice(0, -1).some(d => SEED_NOT_RUN_DIRS.has(d.toLowerCase()))) {
+  if (
+    finding.path
+      .split('/')
+      .slice(0, -1)
+      .some(d => SEED_NOT_RUN_DIRS.has(d.toLowerCase()))
+  ) {
     severity = lower(severity);
     notes.push('not in installed code');
   }
-  return { ...finding, effectiveSeverity: severity, note: notes.length ? notes.join(', ') : undefined };
+  return {
+    ...finding,
+    effectiveSeverity: severity,
+    note: notes.length ? notes.join(', ') : undefined
+  };
 }
 
 /** The waivers file text: manifest, then the local request repo at ledgerSha, then env REPOGUARD_WAIVERS_FILE. */
@@ -79,7 +102,12 @@ export async function waiversText(manifest: IManifest & { waiversCsv?: string })
   if (typeof manifest.waiversCsv === 'string') return manifest.waiversCsv;
   if (manifest.workspace && manifest.ledgerSha) {
     try {
-      return await git(['--git-dir', path.join(manifest.workspace, 'requests.git'), 'show', `${manifest.ledgerSha}:${WAIVERS_FILE}`]);
+      return await git([
+        '--git-dir',
+        path.join(manifest.workspace, 'requests.git'),
+        'show',
+        `${manifest.ledgerSha}:${WAIVERS_FILE}`
+      ]);
     } catch {
       return ''; // no waivers file in the request repo
     }
@@ -98,19 +126,32 @@ export interface IDecideDeps {
 
 export async function decide(ctx: IStageContext, deps: IDecideDeps = {}): Promise<IManifest> {
   const config = ctx.config as typeof ctx.config & { policy?: IPolicyConfig };
-  const policy: IPolicy = resolvePolicy({ severityThreshold: config.severityThreshold, policy: config.policy });
+  const policy: IPolicy = resolvePolicy({
+    severityThreshold: config.severityThreshold,
+    policy: config.policy
+  });
   const pending = ctx.manifest.items.filter(i => i.decision === undefined);
   if (pending.length === 0) {
     return ctx.manifest;
   }
   if ((config.waivers ?? []).length > 0) {
-    ctx.progress.log(`decide: ignoring ${config.waivers!.length} waiver(s) in repoguard.config.json; waivers live in ${WAIVERS_FILE} of the request repo`);
+    ctx.progress.log(
+      `decide: ignoring ${config.waivers!.length} waiver(s) in repoguard.config.json; waivers live in ${WAIVERS_FILE} of the request repo`
+    );
   }
   let file: IWaiverFile;
   try {
     file = parseWaivers(deps.waivers ?? (await waiversText(ctx.manifest)));
   } catch (error) {
-    file = { waivers: [], ignored: [{ line: 0, reason: `cannot read: ${error instanceof Error ? error.message : String(error)}` }] };
+    file = {
+      waivers: [],
+      ignored: [
+        {
+          line: 0,
+          reason: `cannot read: ${error instanceof Error ? error.message : String(error)}`
+        }
+      ]
+    };
   }
   for (const i of file.ignored) {
     ctx.progress.log(`decide: ${WAIVERS_FILE} line ${i.line} ignored: ${oneLine(i.reason)}`);
@@ -122,10 +163,18 @@ export async function decide(ctx: IStageContext, deps: IDecideDeps = {}): Promis
       const hasher = new ContentHasher(sourceDir);
       const names = await nameFindings(item.request.package_name, sourceDir);
       if (names.length > 0 && (item.scanners ?? []).length > 0) {
-        item.scanners = [...item.scanners!.filter(r => r.name !== 'repoguard-names'), { name: 'repoguard-names', status: 'ok', durationMs: 0, findings: names }];
+        item.scanners = [
+          ...item.scanners!.filter(r => r.name !== 'repoguard-names'),
+          { name: 'repoguard-names', status: 'ok', durationMs: 0, findings: names }
+        ];
       }
       const srcLayout = sourceDir ? existsSync(path.join(sourceDir, 'src')) : false;
-      const verdict = await evaluate(item, policy, { waivers: file.waivers, now, hasher, weigh: { srcLayout } });
+      const verdict = await evaluate(item, policy, {
+        waivers: file.waivers,
+        now,
+        hasher,
+        weigh: { srcLayout }
+      });
       item.scanners = verdict.runs;
       await addSnippets(item.scanners.flatMap(r => r.findings) as IPolicyFinding[], sourceDir);
       item.counts = verdict.counts;
@@ -135,7 +184,9 @@ export async function decide(ctx: IStageContext, deps: IDecideDeps = {}): Promis
       item.decision = verdict.decision;
       const waived = verdict.waivers.length ? ` (${verdict.waivers.length} finding(s) waived)` : '';
       if (verdict.decision === 'approved') {
-        item.reason = verdict.waivers.length ? `approved with waivers: ${verdict.waivers.map(w => `${w.ruleId} (${w.approver})`).join(', ')}` : undefined;
+        item.reason = verdict.waivers.length
+          ? `approved with waivers: ${verdict.waivers.map(w => `${w.ruleId} (${w.approver})`).join(', ')}`
+          : undefined;
         return `approved (max severity ${item.maxSeverity || 'none'})${waived}`;
       }
       item.reason = oneLine(verdict.reason ?? verdict.decision);
@@ -146,7 +197,10 @@ export async function decide(ctx: IStageContext, deps: IDecideDeps = {}): Promis
 }
 
 /** Fill a missing snippet with the finding's source line, secrets excepted (first 500 findings, files read once). */
-async function addSnippets(findings: IPolicyFinding[], sourceDir: string | undefined): Promise<void> {
+async function addSnippets(
+  findings: IPolicyFinding[],
+  sourceDir: string | undefined
+): Promise<void> {
   if (!sourceDir) return;
   const files = new Map<string, Promise<string[] | null>>();
   for (const f of findings.slice(0, 500)) {
@@ -154,7 +208,14 @@ async function addSnippets(findings: IPolicyFinding[], sourceDir: string | undef
     if (f.snippet || !f.line || !f.path || categoryOf(f) === 'secret') continue;
     const full = path.resolve(sourceDir, f.path);
     if (!full.startsWith(path.resolve(sourceDir) + path.sep)) continue;
-    if (!files.has(full)) files.set(full, readFile(full, 'utf8').then(t => t.split('\n'), () => null));
+    if (!files.has(full))
+      files.set(
+        full,
+        readFile(full, 'utf8').then(
+          t => t.split('\n'),
+          () => null
+        )
+      );
     const lines = await files.get(full)!;
     const text = lines?.[f.line - 1];
     if (text !== undefined) f.snippet = text.trim().slice(0, 300);

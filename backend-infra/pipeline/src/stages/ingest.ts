@@ -54,7 +54,9 @@ export function pendingRequests(
       continue;
     }
     if (seen.has(id)) {
-      skipped.push(`request row ${row.row}: request_id ${JSON.stringify(id)} repeats an earlier row; ignored`);
+      skipped.push(
+        `request row ${row.row}: request_id ${JSON.stringify(id)} repeats an earlier row; ignored`
+      );
       continue;
     }
     seen.add(id);

@@ -26,7 +26,9 @@ export async function notify(ctx: IStageContext, deps: INotifyDeps): Promise<IMa
     const to = item.request.requester_email;
     if (!to || !EMAIL.test(to) || !item.key) {
       item.notified = 'skipped';
-      ctx.progress.log(`notify  ${item.request.request_id || `row ${item.row}`}  skipped (no usable requester address)`);
+      ctx.progress.log(
+        `notify  ${item.request.request_id || `row ${item.row}`}  skipped (no usable requester address)`
+      );
       continue;
     }
     await ctx.progress.track('notify', item, async () => {

@@ -63,8 +63,16 @@ export async function record(ctx: IStageContext, deps: IRecordDeps): Promise<IMa
           : JSON.stringify({ version: '2.1.0', runs: [] });
         item.reportUrl = await deps.reports.put(item.key, [
           { name: 'report.sarif', body: sarif, contentType: 'application/sarif+json' },
-          { name: 'report.md', body: renderMarkdown(item, executionId), contentType: 'text/markdown; charset=utf-8' },
-          { name: 'report.html', body: renderHtml(item, executionId), contentType: 'text/html; charset=utf-8' }
+          {
+            name: 'report.md',
+            body: renderMarkdown(item, executionId),
+            contentType: 'text/markdown; charset=utf-8'
+          },
+          {
+            name: 'report.html',
+            body: renderHtml(item, executionId),
+            contentType: 'text/html; charset=utf-8'
+          }
         ]);
       }
       const row = resultRow(item, executionId, now().toISOString());

@@ -66,11 +66,16 @@ export async function scan(ctx: IStageContext, deps: IScanDeps = {}): Promise<IM
         }
       }
       item.sarifFile = path.join(outRel, 'merged.sarif');
-      await writeAtomic(path.join(ctx.dir, item.sarifFile), JSON.stringify(mergeSarif(logs), null, 1));
+      await writeAtomic(
+        path.join(ctx.dir, item.sarifFile),
+        JSON.stringify(mergeSarif(logs), null, 1)
+      );
       item.scanners = runs;
       item.scannedAt = now().toISOString();
       return runs
-        .map(r => `${r.name} ${r.status} ${(r.durationMs / 1000).toFixed(1)}s (${r.findings.length})`)
+        .map(
+          r => `${r.name} ${r.status} ${(r.durationMs / 1000).toFixed(1)}s (${r.findings.length})`
+        )
         .join(', ');
     });
   }

@@ -90,8 +90,11 @@ export class GitHubPublisher implements IPublisher {
     }
     await git(
       [
-        '-c', 'core.hooksPath=/dev/null',
-        'push', '--quiet', cloneUrl,
+        '-c',
+        'core.hooksPath=/dev/null',
+        'push',
+        '--quiet',
+        cloneUrl,
         `+${request.commitSha}:refs/heads/main`,
         `${request.commitSha}:refs/tags/${request.tag}`
       ],

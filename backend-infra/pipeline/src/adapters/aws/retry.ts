@@ -21,7 +21,9 @@ export function retryDelayMs(error: unknown, nowMs = Date.now()): number | null 
   const retryAfter = Number(headers['retry-after']);
   const remaining = headers['x-ratelimit-remaining'];
   const reset = Number(headers['x-ratelimit-reset']);
-  const rateLimited = status === 429 || (status === 403 && (String(remaining) === '0' || Number.isFinite(retryAfter)));
+  const rateLimited =
+    status === 429 ||
+    (status === 403 && (String(remaining) === '0' || Number.isFinite(retryAfter)));
   if (rateLimited) {
     if (Number.isFinite(retryAfter)) return retryAfter * 1000;
     if (Number.isFinite(reset)) return Math.max(0, reset * 1000 - nowMs);
@@ -40,7 +42,10 @@ export interface IRetryOptions {
   maxWaitMs?: number;
 }
 
-export async function withRetry<T>(work: () => Promise<T>, options: IRetryOptions = {}): Promise<T> {
+export async function withRetry<T>(
+  work: () => Promise<T>,
+  options: IRetryOptions = {}
+): Promise<T> {
   const maxWait = options.maxWaitMs ?? 60_000;
   return pRetry(
     async () => {

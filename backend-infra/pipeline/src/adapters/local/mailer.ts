@@ -27,11 +27,17 @@ export class OutboxMailer implements IMailer {
     private readonly outboxDir: string,
     private readonly from: string
   ) {
-    this.transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+    this.transport = nodemailer.createTransport({
+      streamTransport: true,
+      buffer: true,
+      newline: 'unix'
+    });
   }
 
   async send(message: IMailMessage): Promise<string> {
-    const info = (await this.transport.sendMail(envelope(this.from, message))) as { message: Buffer };
+    const info = (await this.transport.sendMail(envelope(this.from, message))) as {
+      message: Buffer;
+    };
     const file = path.join(this.outboxDir, `${message.key}.eml`);
     await writeAtomic(file, info.message);
     return file;
@@ -47,7 +53,9 @@ export class SmtpMailer implements IMailer {
       port: config.port ?? 25,
       secure: config.secure ?? false,
       ignoreTLS: config.ignoreTLS ?? false,
-      auth: config.user ? { user: config.user, pass: process.env.REPOGUARD_SMTP_PASSWORD ?? '' } : undefined
+      auth: config.user
+        ? { user: config.user, pass: process.env.REPOGUARD_SMTP_PASSWORD ?? '' }
+        : undefined
     });
   }
 
@@ -58,5 +66,7 @@ export class SmtpMailer implements IMailer {
 }
 
 export function localMailer(config: IMailConfig, outboxDir: string): IMailer {
-  return config.transport === 'smtp' ? new SmtpMailer(config) : new OutboxMailer(outboxDir, config.from);
+  return config.transport === 'smtp'
+    ? new SmtpMailer(config)
+    : new OutboxMailer(outboxDir, config.from);
 }

@@ -29,7 +29,9 @@ export class LocalPublisher implements IPublisher {
     const tagRef = `refs/tags/${request.tag}`;
     let tagged = '';
     try {
-      tagged = (await git(['--git-dir', bare, 'rev-parse', '--verify', '--quiet', `${tagRef}^{commit}`])).trim();
+      tagged = (
+        await git(['--git-dir', bare, 'rev-parse', '--verify', '--quiet', `${tagRef}^{commit}`])
+      ).trim();
     } catch {
       tagged = '';
     }
@@ -42,7 +44,10 @@ export class LocalPublisher implements IPublisher {
     // Two pushes: git fails to report status when one shallow push updates
     // two refs to the same commit (receive.shallowUpdate). Main first, the
     // tag last, so the tag marks a complete publish.
-    for (const refspec of [`+${request.commitSha}:refs/heads/main`, `${request.commitSha}:${tagRef}`]) {
+    for (const refspec of [
+      `+${request.commitSha}:refs/heads/main`,
+      `${request.commitSha}:${tagRef}`
+    ]) {
       await git([...NO_HOOKS, 'push', '--quiet', url, refspec], { cwd: request.source });
     }
     return { url, createdRepo, pushed: true };
