@@ -127,7 +127,7 @@ describe('PipelineStack: CodeBuild stages', () => {
   });
 
   test.each(STAGES)(
-    '%s runs in the private subnets with the build security group, encrypted, unprivileged',
+    '%s runs in the private subnets with the build security group, encrypted; only Scan is privileged',
     stage => {
       const sgId = resourcesOf(template, 'AWS::EC2::SecurityGroup')[0][0];
       template.hasResourceProperties('AWS::CodeBuild::Project', {
@@ -142,7 +142,8 @@ describe('PipelineStack: CodeBuild stages', () => {
         }),
         EncryptionKey: Match.anyValue(),
         Environment: Match.objectLike({
-          PrivilegedMode: false,
+          // bubblewrap (the scanners' network-less sandbox) needs user namespaces
+          PrivilegedMode: stage === 'Scan',
           Type: 'LINUX_CONTAINER',
           ImagePullCredentialsType: 'SERVICE_ROLE'
         }),

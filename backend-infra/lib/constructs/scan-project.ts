@@ -59,6 +59,12 @@ export interface ScanProjectProps {
   readonly timeout?: Duration;
   /** Compute size. @default ComputeType.SMALL */
   readonly computeType?: codebuild.ComputeType;
+  /**
+   * Privileged build: the scan stage runs every scanner (and the package's
+   * install-time code) inside bubblewrap, whose user namespaces Docker's
+   * default seccomp profile blocks. @default false
+   */
+  readonly privileged?: boolean;
 }
 
 /**
@@ -100,7 +106,7 @@ export class ScanProject extends Construct {
       environment: {
         buildImage: props.buildImage,
         computeType: props.computeType ?? codebuild.ComputeType.SMALL,
-        privileged: false
+        privileged: props.privileged ?? false
       },
       environmentVariables: Object.fromEntries(
         Object.entries(props.environment).map(([name, value]) => [
@@ -120,6 +126,14 @@ export class ScanProject extends Construct {
         ...(artifactDir ? { artifacts: { 'base-directory': artifactDir, files: ['**/*'] } } : {})
       })
     });
+    if (props.privileged) {
+      skipCheckov(this.project, [
+        [
+          'CKV_AWS_316',
+          'The scan stage needs privileged mode for bubblewrap (user namespaces), the network-less sandbox every scanner and the install-time analysis run in; the container itself only reaches the internet through the build security group (443).'
+        ]
+      ]);
+    }
     // The ENI policy CodeBuild adds for VPC builds: ec2:CreateNetworkInterface/DeleteNetworkInterface have no resource-level scope.
     const eniPolicy = this.project.node.tryFindChild('PolicyDocument');
     if (eniPolicy) {

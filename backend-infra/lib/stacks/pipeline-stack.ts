@@ -183,6 +183,7 @@ export class PipelineStack extends Stack {
         timeout: Duration;
         computeType: codebuild.ComputeType;
         env: Record<string, string>;
+        privileged: boolean;
       }>
     ) =>
       new ScanProject(this, `${name[0].toUpperCase()}${name.slice(1)}Stage`, {
@@ -196,13 +197,17 @@ export class PipelineStack extends Stack {
         logRetention: props.logRetention,
         environment: { ...common, ...(extra.env ?? {}) },
         timeout: extra.timeout,
-        computeType: extra.computeType
+        computeType: extra.computeType,
+        privileged: extra.privileged
       });
     this.stages = {
       ingest: stage('ingest', { timeout: Duration.minutes(30) }),
       scan: stage('scan', {
         timeout: Duration.minutes(60),
-        computeType: codebuild.ComputeType.MEDIUM
+        computeType: codebuild.ComputeType.MEDIUM,
+        privileged: true,
+        // No local advisory database in the image: the SCA scanner (and only it) queries osv.dev.
+        env: { REPOGUARD_OSV_ONLINE: '1' }
       }),
       finish: stage('finish', {
         timeout: Duration.minutes(20),
