@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { awsAdapters } from './adapters/aws';
 import { localAdapters } from './adapters/local';
 import type { IAdapters } from './adapters/types';
@@ -274,16 +275,7 @@ export async function watch(options: IWatchOptions): Promise<void> {
       }
       continue; // re-read at once: the run's own records moved the tip
     }
-    await new Promise<void>(resolve => {
-      const timer = setTimeout(resolve, interval);
-      options.signal?.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        { once: true }
-      );
-    });
+    // node's timer removes its abort listener when it fires: no listener piles up.
+    await sleep(interval, undefined, { signal: options.signal }).catch(() => undefined);
   }
 }
