@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /**
  * Production adapters against recorded / spec-derived responses, never a real
  * host: octokit through its `request.fetch` seam (GitHub REST API docs'
@@ -29,10 +30,12 @@ const quiet = {
   warn: () => undefined,
   error: () => undefined
 };
-const TOKEN = 'ghp_TESTTOKEN0123456789abcdefABCDEF012345';
+// Test secrets are made at run time, never committed.
+const TOKEN = `ghp_${randomBytes(18).toString('hex')}`;
+const ACCESS_KEY_ID = `AKIA${randomBytes(8).toString('hex').toUpperCase()}`;
 const ORG = 'acme-approved';
 const CREDENTIALS = {
-  accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+  accessKeyId: ACCESS_KEY_ID,
   secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
 };
 
@@ -369,7 +372,7 @@ describe('S3 report store against a local S3-compatible endpoint (spec-derived P
     assert.equal(puts[1].headers['x-amz-server-side-encryption'], 'aws:kms');
     assert.match(
       puts[1].headers.authorization,
-      /^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE\//
+      new RegExp(`^AWS4-HMAC-SHA256 Credential=${ACCESS_KEY_ID}/`)
     );
     assert.match(puts[1].body, /<p>ok<\/p>/);
   });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /**
  * Orchestration with stand-in scanner executables (fast and scriptable):
  * fail-closed decisions, scanners in parallel, crash recovery without a second
@@ -26,6 +27,9 @@ import {
   results,
   tempDir
 } from './helpers';
+
+/** A token made at run time: it must never appear in the CLI's output. */
+const NOT_PRINTED = `ghp_${randomBytes(18).toString('hex')}`;
 
 const execFileP = promisify(execFile);
 const BIN = path.resolve(
@@ -224,11 +228,11 @@ describe('stage subcommands with a manifest (as CodeBuild runs them)', () => {
     assert.match(scanned.stdout, /^scan\s+r1\s+ok/m);
     await assert.rejects(
       execFileP('node', [BIN, 'finish', '--manifest', manifest], {
-        env: { ...clean, GITHUB_TOKEN: 'ghp_NOTPRINTED000000000000000000000000' }
+        env: { ...clean, GITHUB_TOKEN: NOT_PRINTED }
       }),
       (error: { stderr: string; stdout: string }) => {
         assert.match(error.stderr, /REPOGUARD_REQUEST_REPO_URL is required in --mode aws/);
-        assert.ok(!`${error.stderr}${error.stdout}`.includes('ghp_NOTPRINTED'));
+        assert.ok(!`${error.stderr}${error.stdout}`.includes(NOT_PRINTED));
         return true;
       }
     );
