@@ -10,8 +10,6 @@ import { checkHost, nonPublicRange } from '../src/net';
 import { redact, registerSecret } from '../src/redact';
 import { banditJsonToSarif } from '../src/scanners/registry';
 import { findingsFromSarif } from '../src/scanners/sarif';
-import { effective } from '../src/stages/decide';
-import type { IFinding } from '../src/types';
 import { gitSync, makeRepo, tempDir } from './helpers';
 
 describe('declared dependencies', () => {
@@ -63,41 +61,6 @@ describe('declared dependencies', () => {
 });
 
 describe('policy', () => {
-  const finding = (over: Partial<IFinding>): IFinding => ({
-    scanner: 'bandit',
-    ruleId: 'B307',
-    severity: 'medium',
-    effectiveSeverity: 'medium',
-    confidence: 'high',
-    message: 'eval',
-    path: 'pkg/mod.py',
-    line: 3,
-    ...over
-  });
-  it('counts low-confidence findings and code that is not installed one level lower, and honours waivers', () => {
-    assert.equal(effective(finding({}), 'p', []).effectiveSeverity, 'medium');
-    assert.equal(effective(finding({ confidence: 'low' }), 'p', []).effectiveSeverity, 'low');
-    assert.equal(
-      effective(finding({ path: 'tests/test_mod.py' }), 'p', []).effectiveSeverity,
-      'low'
-    );
-    assert.equal(
-      effective(finding({ path: 'docs/conf.py', confidence: 'low', severity: 'high' }), 'p', [])
-        .effectiveSeverity,
-      'low'
-    );
-    const waived = effective(finding({}), 'p', [
-      { package: 'p', ruleId: 'B307', reason: 'INFOSEC-12' }
-    ]);
-    assert.equal(waived.effectiveSeverity, 'info');
-    assert.match(waived.note ?? '', /INFOSEC-12/);
-    assert.equal(
-      effective(finding({}), 'other', [{ package: 'p', ruleId: 'B307', reason: 'x' }])
-        .effectiveSeverity,
-      'medium'
-    );
-  });
-
   it('converts bandit JSON (results and unparsable files) to SARIF findings', () => {
     const log = banditJsonToSarif(
       JSON.stringify({

@@ -36,66 +36,7 @@ import {
   resolvePolicy
 } from '../policy';
 import { oneLine } from '../redact';
-import type { IFinding, IManifest } from '../types';
-import type { IWaiver } from '../workspace';
-
-const SEED_NOT_RUN_DIRS = new Set([
-  'test',
-  'tests',
-  'testing',
-  'doc',
-  'docs',
-  'example',
-  'examples',
-  'benchmark',
-  'benchmarks'
-]);
-
-function lower(severity: Severity): Severity {
-  const i = SEVERITIES.indexOf(severity);
-  return SEVERITIES[Math.min(i + 1, SEVERITIES.length - 1)];
-}
-
-/**
- * The first policy's weighting of one finding (low confidence −1, tests/docs/
- * examples −1, config waivers by package + rule), kept for callers of this
- * helper. The decide stage uses src/policy (gates, phases, the waivers file).
- */
-export function effective(
-  finding: IFinding,
-  packageName: string,
-  waivers: readonly IWaiver[]
-): IFinding {
-  const waiver = waivers.find(
-    w =>
-      (w.package === '*' || w.package.toLowerCase() === packageName.toLowerCase()) &&
-      w.ruleId === finding.ruleId &&
-      (!w.path || finding.path.startsWith(w.path))
-  );
-  if (waiver) {
-    return { ...finding, effectiveSeverity: 'info', note: `waived: ${waiver.reason}` };
-  }
-  let severity = finding.severity;
-  const notes: string[] = [];
-  if (finding.confidence === 'low') {
-    severity = lower(severity);
-    notes.push('low confidence');
-  }
-  if (
-    finding.path
-      .split('/')
-      .slice(0, -1)
-      .some(d => SEED_NOT_RUN_DIRS.has(d.toLowerCase()))
-  ) {
-    severity = lower(severity);
-    notes.push('not in installed code');
-  }
-  return {
-    ...finding,
-    effectiveSeverity: severity,
-    note: notes.length ? notes.join(', ') : undefined
-  };
-}
+import type { IManifest } from '../types';
 
 /** The waivers file text: manifest, then the local request repo at ledgerSha, then env REPOGUARD_WAIVERS_FILE. */
 export async function waiversText(manifest: IManifest & { waiversCsv?: string }): Promise<string> {
