@@ -36,6 +36,22 @@ class Conflict(GitError):
     """Someone else pushed first: retry on the new tip."""
 
 
+def token_env(token: str | None) -> dict[str, str]:
+    """git configuration that sends the token as an HTTP header.
+
+    Passed through git's environment: never on a command line, in a URL or in
+    .git/config, where it could be logged or kept.
+    """
+    if not token:
+        return {}
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "http.extraHeader",
+        "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+    }
+
+
 def _cache_root() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "repoguard" / "git"
@@ -73,14 +89,7 @@ class GitFileStore:
             "GIT_COMMITTER_NAME": name,
             "GIT_COMMITTER_EMAIL": email,
         }
-        token = self._token() if self._token else None
-        if token:
-            basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-            env.update(
-                GIT_CONFIG_COUNT="1",
-                GIT_CONFIG_KEY_0="http.extraHeader",
-                GIT_CONFIG_VALUE_0=f"Authorization: Basic {basic}",
-            )
+        env.update(token_env(self._token() if self._token else None))
         env.update(extra or {})
         return env
 

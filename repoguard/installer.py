@@ -23,7 +23,6 @@ private repositories never finishes with git 2.39.
 
 from __future__ import annotations
 
-import base64
 import importlib
 import json
 import os
@@ -42,6 +41,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from .gitstore import token_env
 from .service import LedgerSnapshot, NotApproved, UnknownPackage
 
 SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -311,14 +311,8 @@ def git_env(scheme: str, token: str | None = None) -> dict[str, str]:
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_CONFIG_GLOBAL": os.devnull,
+        **token_env(token),
     }
-    if token:
-        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-        env.update(
-            GIT_CONFIG_COUNT="1",
-            GIT_CONFIG_KEY_0="http.extraHeader",
-            GIT_CONFIG_VALUE_0=f"Authorization: Basic {basic}",
-        )
     return env
 
 
