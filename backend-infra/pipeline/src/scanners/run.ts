@@ -5,6 +5,7 @@
  * code, a missing or unreadable SARIF file, or a timeout is a failed run.
  */
 import { spawn } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import { access, constants, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Log } from 'sarif';
@@ -176,6 +177,9 @@ export function runContext(options: IScanOptions, bwrap: string, deadline: numbe
           readOnly: [
             ...(extra.isolated ? [] : [options.target]),
             path.dirname(file),
+            // The tool's own install (e.g. .tools/venvs/checkov for a linked
+            // .tools/bin/checkov): it may sit under /tmp, which the sandbox hides.
+            path.dirname(path.dirname(realpathSync(file))),
             ...(sandbox.readOnly ?? [])
           ],
           writable: [...(extra.isolated ? [] : [options.outDir]), ...(sandbox.writable ?? [])]
