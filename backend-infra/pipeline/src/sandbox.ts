@@ -55,6 +55,9 @@ function byDepth(a: string, b: string): number {
   return a.split(path.sep).length - b.split(path.sep).length;
 }
 
+/** The repository checkout this code runs from (dist/backend-infra/pipeline/src → root). */
+const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..', '..');
+
 /** bwrap's arguments up to and including `--`; the command follows. */
 export function bwrapArgs(options: ISandboxOptions = {}): string[] {
   const args = ['--unshare-all'];
@@ -77,7 +80,10 @@ export function bwrapArgs(options: ISandboxOptions = {}): string[] {
   );
   const unique = (list: string[] = []) =>
     [...new Set(list.map(p => path.resolve(p)))].sort(byDepth);
-  for (const dir of unique(options.readOnly)) {
+  // A checkout under /tmp (its scanners, venvs, node_modules) would vanish
+  // under the tmpfs: show it again, read-only.
+  const checkout = REPO_ROOT.startsWith('/tmp/') ? [REPO_ROOT] : [];
+  for (const dir of unique([...checkout, ...(options.readOnly ?? [])])) {
     args.push('--ro-bind', dir, dir);
   }
   for (const dir of unique(options.writable)) {
