@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 STAGES = ("ingest", "scan", "decide", "publish", "record", "notify")
 
@@ -30,3 +31,39 @@ class EmbeddedPipelineStatus:
             if isinstance(state, dict) and isinstance(state.get("request_id"), str):
                 found[state["request_id"]] = state
         return found
+
+
+def embedded_pipeline(states: dict[str, dict]) -> dict[str, Any]:
+    """The local runner's executions, grouped from the per-request state files."""
+    executions: dict[str, dict[str, Any]] = {}
+    for state in states.values():
+        eid = state.get("execution_id") or "unknown"
+        run = executions.setdefault(
+            eid,
+            {"id": eid, "status": "Succeeded", "stage": None, "started_at": "", "updated_at": ""},
+        )
+        run.setdefault("requests", []).append(
+            {k: state.get(k) for k in ("request_id", "stage", "status", "message")}
+        )
+        started, updated = state.get("started_at") or "", state.get("updated_at") or ""
+        if started and (not run["started_at"] or started < run["started_at"]):
+            run["started_at"] = started
+        run["updated_at"] = max(run["updated_at"], updated)
+        stage = state.get("stage")
+        if state.get("status") == "failed":
+            run["status"] = "Failed"
+        elif stage != "done":
+            run["status"] = "InProgress"
+            order = ("queued", *STAGES)
+            current = run["stage"]
+            if stage in order and (current is None or order.index(stage) < order.index(current)):
+                run["stage"] = stage
+    ordered = sorted(executions.values(), key=lambda r: r["started_at"], reverse=True)
+    current = next((r for r in ordered if r["status"] == "InProgress"), None)
+    return {
+        "mode": "embedded",
+        "name": "local runner",
+        "stages": list(STAGES),
+        "current": current,
+        "executions": ordered[:10],
+    }
