@@ -16,6 +16,7 @@ import {
 import { SourceRefused, hardenedClone } from '../clone';
 import type { IStageContext } from '../context';
 import { declaredDependencies } from '../deps';
+import { git } from '../git';
 import type { ILedger } from '../ledger';
 import type { Resolver } from '../net';
 import { errorMessage, oneLine } from '../redact';
@@ -143,6 +144,7 @@ async function ingestOne(
       resolve: deps.resolve,
       fullHistory: ctx.mode === 'aws'
     });
+    await keepRepositoryAcrossArtifacts(path.join(ctx.dir, source), cloned.commitSha);
     item.commitSha = cloned.commitSha;
     item.sizeBytes = cloned.sizeBytes;
     item.source = source;
@@ -158,4 +160,20 @@ async function ingestOne(
     item.reason = oneLine(`clone failed: ${errorMessage(error)}`);
     return `error: ${item.reason}`;
   }
+}
+
+/** The ref that keeps a clone a repository when it travels as a CodeBuild artifact. */
+export const SCANNED_REF = 'refs/heads/repoguard-scanned';
+
+/**
+ * CodeBuild passes artifacts between projects as zip files of files: empty
+ * folders (a fresh clone's `.git/refs/heads`, `refs/tags`) are dropped, and
+ * git no longer sees a repository without `.git/refs`, so publish's push
+ * would fail. A ref naming the scanned commit keeps `.git/refs` non-empty
+ * (and the commit reachable). Our own repository: no hooks run.
+ */
+async function keepRepositoryAcrossArtifacts(dir: string, commitSha: string): Promise<void> {
+  await git(['-c', 'core.hooksPath=/dev/null', 'update-ref', SCANNED_REF, commitSha], {
+    cwd: dir
+  });
 }
