@@ -4,7 +4,10 @@
  *
  * Embedded mode (one machine, a workspace folder):
  *   repoguard-pipeline init  --local DIR
- *   repoguard-pipeline run   --local DIR            every pending request, once
+ *   repoguard-pipeline run   --local DIR [--concurrency N] [--max N]
+ *                                                   every pending request (at most N), once,
+ *                                                   N at a time (default: the number of cores)
+ *   repoguard-pipeline one   --local DIR --request-id ID   one request (what a child build runs)
  *   repoguard-pipeline watch --local DIR [--interval MS]
  *   repoguard-pipeline ingest --local DIR --out WORK/manifest.json
  *   repoguard-pipeline scan|decide|publish|record|notify|finish --manifest WORK/manifest.json
@@ -14,6 +17,11 @@
  *   repoguard-pipeline ingest --mode aws --out out/manifest.json [--config FILE]
  *   repoguard-pipeline scan   --manifest out/manifest.json
  *   repoguard-pipeline finish --manifest out/manifest.json     (= decide+publish+record+notify)
+ * Fan-out (the Step Functions state machine of lib/constructs/fan-out.ts):
+ *   repoguard-pipeline list --mode aws --items s3://BUCKET/KEY [--max N]   pending ids, nothing cloned
+ *   repoguard-pipeline one  --mode aws                   one request: REPOGUARD_REQUEST_ID; with
+ *                                                        REPOGUARD_CHILD_FAILURE (the Catch's
+ *                                                        {Error, Cause}) it records `error` instead
  *
  * Environment (aws mode):
  *   REPOGUARD_REQUEST_REPO_URL         https URL of the request repo (no credentials in it)
@@ -27,6 +35,7 @@
  *   REPOGUARD_EXECUTION_ID             CodePipeline execution id (else CODEBUILD_BUILD_ID)
  *   REPOGUARD_CONFIG                   JSON config file (keys of repoguard.config.json)
  *   REPOGUARD_ALLOWED_HOSTS            comma-separated allow list (overrides the config)
+ *   REPOGUARD_MAX_REQUESTS             at most this many requests per run (else config maxRequestsPerRun)
  *   AWS_REGION                         region of S3, SES and Secrets Manager
  * Both modes:
  *   REPOGUARD_SCANNER_BIN_DIR          folder of the scanner executables (else PATH;
@@ -35,7 +44,16 @@
  */
 import { Command, Option } from 'commander';
 import path from 'node:path';
-import { ingestToFile, runOnce, stageOnFile, StageCommand, watch } from './runner';
+import {
+  defaultConcurrency,
+  ingestToFile,
+  listToItems,
+  runOnce,
+  runOne,
+  stageOnFile,
+  StageCommand,
+  watch
+} from './runner';
 import type { Mode } from './types';
 import { Workspace } from './workspace';
 
@@ -65,6 +83,18 @@ const STAGE_HELP: Record<StageCommand, string> = {
   finish: 'decide + publish + record + notify (the last CodeBuild step)'
 };
 
+function positive(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`${name}: expected a whole number of at least 1, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+function maxOption(value: string | undefined): number | undefined {
+  return value === undefined || value === '' ? undefined : positive('--max', value);
+}
+
 export function buildProgram(): Command {
   const program = new Command('repoguard-pipeline')
     .description(
@@ -93,9 +123,65 @@ export function buildProgram(): Command {
     });
 
   modeOptions(program.command('run'))
-    .description('process every pending request once (all stages in this process)')
-    .action(async (options: IModeOptions) => {
-      await runOnce({ mode: mode(options), workspace: options.local, configFile: options.config });
+    .description('process every pending request once (all stages in this process, a worker pool)')
+    .option('--concurrency <n>', 'requests processed at once', String(defaultConcurrency()))
+    .option('--max <n>', 'at most this many requests in this run; the rest stay pending')
+    .action(async (options: IModeOptions & { concurrency: string; max?: string }) => {
+      await runOnce({
+        mode: mode(options),
+        workspace: options.local,
+        configFile: options.config,
+        concurrency: positive('--concurrency', options.concurrency),
+        max: maxOption(options.max)
+      });
+    });
+
+  modeOptions(program.command('one'))
+    .description('process one request by id, all stages (what a fan-out child build runs)')
+    .option('--request-id <id>', 'request_id (else env REPOGUARD_REQUEST_ID)')
+    .action(async (options: IModeOptions & { requestId?: string }) => {
+      const requestId = options.requestId ?? process.env.REPOGUARD_REQUEST_ID;
+      if (!requestId) {
+        throw new Error('one: --request-id or env REPOGUARD_REQUEST_ID is required');
+      }
+      const failure = process.env.REPOGUARD_CHILD_FAILURE;
+      await runOne({
+        mode: mode(options),
+        workspace: options.local,
+        configFile: options.config,
+        requestId,
+        failure: failure ? failure : undefined
+      });
+    });
+
+  modeOptions(program.command('list'))
+    .description('write the pending request ids (at most --max) as the fan-out items file')
+    .option(
+      '--items <target>',
+      's3://BUCKET/KEY or a file (else s3://$REPOGUARD_ITEMS_BUCKET/$REPOGUARD_ITEMS_KEY)'
+    )
+    .option('--max <n>', 'at most this many requests; the rest stay pending')
+    .action(async (options: IModeOptions & { items?: string; max?: string }) => {
+      const env = process.env;
+      const target =
+        options.items ??
+        (env.REPOGUARD_ITEMS_BUCKET && env.REPOGUARD_ITEMS_KEY
+          ? `s3://${env.REPOGUARD_ITEMS_BUCKET}/${env.REPOGUARD_ITEMS_KEY}`
+          : undefined);
+      if (!target) {
+        throw new Error(
+          'list: --items or env REPOGUARD_ITEMS_BUCKET and REPOGUARD_ITEMS_KEY are required'
+        );
+      }
+      await listToItems(
+        {
+          mode: mode(options),
+          workspace: options.local,
+          configFile: options.config,
+          max: maxOption(options.max ?? env.REPOGUARD_MAX_REQUESTS)
+        },
+        target
+      );
     });
 
   program

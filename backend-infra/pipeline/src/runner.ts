@@ -5,8 +5,9 @@
  * both cases.
  */
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { awsAdapters } from './adapters/aws';
@@ -17,12 +18,15 @@ import { git } from './git';
 import { readManifest, writeManifest } from './manifest';
 import { Progress } from './progress';
 import { decide } from './stages/decide';
-import { ingest } from './stages/ingest';
+import { parseResults } from '../../../src/common';
+import { ingest, listPending, pendingRequests, publishedSources } from './stages/ingest';
 import { notify } from './stages/notify';
+import { processRequest, recordFailure } from './stages/process-request';
 import { publish } from './stages/publish';
 import { record } from './stages/record';
 import { IScanDeps, scan } from './stages/scan';
-import type { IManifest, Mode } from './types';
+import type { IManifest, IManifestItem, Mode } from './types';
+import { writeItems } from './items';
 import { IWorkspaceConfig, Workspace, defaultConfig } from './workspace';
 
 export type StageCommand = 'scan' | 'decide' | 'publish' | 'record' | 'notify' | 'finish';
@@ -42,6 +46,45 @@ export interface IRunnerOptions {
   env?: NodeJS.ProcessEnv;
   /** Stop after this stage (tests of crash recovery). */
   stopAfter?: (typeof STAGE_ORDER)[number];
+  /** Requests processed at once by `runOnce` (default: the number of cores). */
+  concurrency?: number;
+  /** At most this many requests per run; the rest stay pending (default: config `maxRequestsPerRun`, else all). */
+  max?: number;
+}
+
+/** The run's cap: the option, else the config's `maxRequestsPerRun`, else none. */
+function maxPerRun(options: IRunnerOptions, config: IWorkspaceConfig): number | undefined {
+  const fromConfig = (config as IWorkspaceConfig & { maxRequestsPerRun?: number })
+    .maxRequestsPerRun;
+  const max = options.max ?? fromConfig;
+  return typeof max === 'number' && Number.isFinite(max) && max > 0 ? Math.floor(max) : undefined;
+}
+
+/** Default worker count: the cores this process may use. */
+export function defaultConcurrency(): number {
+  return Math.max(1, availableParallelism());
+}
+
+/** Run `work` on every item with at most `limit` at once, in list order; the first error is rethrown at the end. */
+export async function pool<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<void>
+): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      try {
+        await work(items[index], index);
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (errors.length > 0) throw errors[0];
 }
 
 interface ISetup {
@@ -189,7 +232,12 @@ export async function stageOnFile(
   return manifest;
 }
 
-/** Process every pending request once, all stages in this process. */
+/**
+ * Process every pending request once (at most `max`), all stages in this
+ * process: a pool of `concurrency` workers, each taking the next request
+ * through the per-request path (stages/process-request.ts) that an AWS child
+ * build runs too. A request whose record fails stays pending; the others go on.
+ */
 export async function runOnce(options: IRunnerOptions): Promise<IManifest> {
   const { config, adapters, workspace } = await setup(options);
   const executionId = options.executionId ?? newExecutionId(options.env);
@@ -198,21 +246,55 @@ export async function runOnce(options: IRunnerOptions): Promise<IManifest> {
   const dir = path.join(root, executionId);
   const progress = progressFor({ ...options, write }, executionId, adapters);
   try {
-    const manifest = await ingest(
-      { mode: options.mode, workspace: workspace?.root, executionId, dir, config, progress },
-      { ledger: adapters.ledger, resolve: adapters.resolve }
+    const ctx = {
+      mode: options.mode,
+      workspace: workspace?.root,
+      executionId,
+      dir,
+      config,
+      progress
+    };
+    const { manifest, published } = await listPending(
+      ctx,
+      { ledger: adapters.ledger, resolve: adapters.resolve },
+      { max: maxPerRun(options, config) }
     );
     if (manifest.items.length === 0) {
       write(`nothing pending (request repo at ${manifest.ledgerSha.slice(0, 12)})`);
       return manifest;
     }
-    if (options.stopAfter !== 'ingest') {
-      const ctx: IStageContext = { manifest, dir, config, progress };
-      await runStages(['scan', 'decide', 'publish', 'record', 'notify'], ctx, adapters, options);
+    if (options.stopAfter === 'ingest') {
+      // Listing only (tests): nothing cloned.
+      return manifest;
     }
+    const failures: string[] = [];
+    await pool(manifest.items, options.concurrency ?? defaultConcurrency(), async item => {
+      const run = {
+        mode: options.mode,
+        workspace: workspace?.root,
+        executionId,
+        ledgerSha: manifest.ledgerSha,
+        config,
+        progress,
+        dir: path.join(dir, `r${item.row}`),
+        published,
+        stopAfter: options.stopAfter
+      };
+      try {
+        await processRequest(run, item, { adapters, scanDeps: options.scanDeps });
+      } catch (error) {
+        // Not recorded (e.g. the request repo was unreachable): it stays pending.
+        failures.push(`${item.request.request_id || `row ${item.row}`}: ${String(error)}`);
+        write(
+          `request ${item.request.request_id || `row ${item.row}`} left pending: ${String(error)}`
+        );
+      } finally {
+        await rm(run.dir, { recursive: true, force: true });
+      }
+    });
     const counts = new Map<string, number>();
     for (const item of manifest.items) {
-      const d = item.decision ?? 'pending';
+      const d = item.recorded ? (item.decision ?? 'pending') : 'pending';
       counts.set(d, (counts.get(d) ?? 0) + 1);
     }
     write(`done: ${[...counts].map(([d, n]) => `${n} ${d}`).join(', ')}`);
@@ -220,6 +302,128 @@ export async function runOnce(options: IRunnerOptions): Promise<IManifest> {
   } finally {
     await adapters.ledger.close?.();
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Options of one child: which request, and whether its build already failed. */
+export interface IOneOptions extends IRunnerOptions {
+  requestId: string;
+  /**
+   * Set when the state machine's Catch runs this child after the request's
+   * build failed or timed out: JSON `{"Error": ..., "Cause": ...}` of the
+   * failure (the Cause is CodeBuild's build description). The request is
+   * recorded `error` with that reason instead of being scanned.
+   */
+  failure?: string;
+}
+
+/** The reason to record from a Step Functions failure `{Error, Cause}` of a child build. */
+export function failureReason(failure: string): string {
+  let error = 'child build failed';
+  let cause: unknown = failure;
+  try {
+    const parsed = JSON.parse(failure) as { Error?: string; Cause?: string };
+    error = parsed.Error || error;
+    cause = parsed.Cause ?? '';
+    cause = typeof cause === 'string' && cause.startsWith('{') ? JSON.parse(cause) : cause;
+  } catch {
+    // not JSON: keep the text
+  }
+  const build = (cause as { Build?: Record<string, unknown> } | undefined)?.Build;
+  if (build && typeof build === 'object') {
+    const status = String(build.BuildStatus ?? build.buildStatus ?? 'FAILED');
+    const timeout = build.TimeoutInMinutes ?? build.timeoutInMinutes;
+    const id = String(build.Id ?? build.id ?? '');
+    const limit = status === 'TIMED_OUT' && timeout ? ` (limit ${String(timeout)} min)` : '';
+    return `the request's build ${id} ended ${status}${limit}: not scanned to the end`;
+  }
+  const text = typeof cause === 'string' ? cause : JSON.stringify(cause);
+  return `the request's build failed (${error})${text ? `: ${text.slice(0, 300)}` : ''}`;
+}
+
+/**
+ * One request by id: what an AWS child build runs (`repoguard-pipeline one`).
+ * Reads the request row from the ledger (the id alone travels in the build's
+ * environment), then the per-request path; a request already recorded is
+ * left alone (a sweep and a push may both start it).
+ */
+export async function runOne(options: IOneOptions): Promise<IManifestItem | undefined> {
+  const { config, adapters, workspace } = await setup(options);
+  const executionId = options.executionId ?? newExecutionId(options.env);
+  const write = options.write ?? ((line: string) => process.stdout.write(line + '\n'));
+  const root = workspace ? workspace.workDir : path.resolve('repoguard-work');
+  const dir = path.join(root, executionId, 'one');
+  const progress = progressFor({ ...options, write }, executionId, adapters);
+  try {
+    const snapshot = await adapters.ledger.read();
+    const { pending } = pendingRequests(snapshot.requests, snapshot.results);
+    const found = pending.find(p => p.values.request_id === options.requestId);
+    if (!found) {
+      write(
+        `request ${options.requestId}: not pending (already recorded, or not in the request file)`
+      );
+      return undefined;
+    }
+    const item: IManifestItem = {
+      request: found.values,
+      row: found.row,
+      key: /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(found.values.request_id)
+        ? found.values.request_id
+        : undefined
+    };
+    await mkdir(dir, { recursive: true });
+    const run = {
+      mode: options.mode,
+      workspace: workspace?.root,
+      executionId,
+      ledgerSha: snapshot.sha,
+      config,
+      progress,
+      dir,
+      published: publishedSources(parseResults(snapshot.results)),
+      stopAfter: options.stopAfter
+    };
+    if (options.failure !== undefined) {
+      await recordFailure(run, item, failureReason(options.failure), { adapters });
+    } else {
+      await processRequest(run, item, { adapters, scanDeps: options.scanDeps });
+    }
+    write(
+      `done: ${item.request.request_id} ${item.recorded ? (item.decision ?? 'error') : 'pending'}`
+    );
+    return item;
+  } finally {
+    await adapters.ledger.close?.();
+    await rm(path.dirname(dir), { recursive: true, force: true });
+  }
+}
+
+/**
+ * The pending requests (at most `max`) as the items file of the state
+ * machine's Distributed Map: `s3://bucket/key` in the AWS mode, a path
+ * otherwise. Nothing is cloned: each child does its own.
+ */
+export async function listToItems(
+  options: IRunnerOptions,
+  target: string
+): Promise<{ count: number; left: number }> {
+  const { config, adapters, workspace } = await setup(options);
+  const executionId = options.executionId ?? newExecutionId(options.env);
+  const write = options.write ?? ((line: string) => process.stdout.write(line + '\n'));
+  const progress = progressFor({ ...options, write }, executionId, adapters);
+  try {
+    const { manifest, left } = await listPending(
+      { mode: options.mode, workspace: workspace?.root, executionId, dir: '.', config, progress },
+      { ledger: adapters.ledger },
+      { max: maxPerRun(options, config) }
+    );
+    await writeItems(target, manifest.items, options.env ?? process.env);
+    write(
+      `listed ${manifest.items.length} pending request(s) to ${target}${left ? `; ${left} left for the next run` : ''}`
+    );
+    return { count: manifest.items.length, left };
+  } finally {
+    await adapters.ledger.close?.();
   }
 }
 

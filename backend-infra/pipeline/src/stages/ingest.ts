@@ -67,7 +67,7 @@ export function pendingRequests(
 }
 
 /** package_name → repo_url of approved results (a name may not move to another source). */
-function publishedSources(results: IParsedFile<IResultRow>): Map<string, string> {
+export function publishedSources(results: IParsedFile<IResultRow>): Map<string, string> {
   const map = new Map<string, string>();
   for (const { values } of results.rows) {
     if (values.decision === 'approved') {
@@ -77,7 +77,28 @@ function publishedSources(results: IParsedFile<IResultRow>): Map<string, string>
   return map;
 }
 
-export async function ingest(ctx: IIngestContext, deps: IIngestDeps): Promise<IManifest> {
+/** Options of a run's listing: at most `max` requests (the rest stay pending for the next run). */
+export interface IListOptions {
+  max?: number;
+}
+
+/** Policy of the source URLs of this mode (no local sources in the AWS mode). */
+export function sourcePolicy(ctx: IIngestContext): {
+  allowedHosts: string[];
+  allowedLocalRoots: string[];
+} {
+  return {
+    allowedHosts: ctx.config.allowedHosts,
+    allowedLocalRoots: ctx.mode === 'local' ? ctx.config.allowedLocalRoots : []
+  };
+}
+
+/** The pending requests of the ledger as manifest items (nothing cloned), oldest first, at most `max`. */
+export async function listPending(
+  ctx: IIngestContext,
+  deps: IIngestDeps,
+  options: IListOptions = {}
+): Promise<{ manifest: IManifest; published: Map<string, string>; left: number }> {
   const now = deps.now ?? (() => new Date());
   const snapshot = await deps.ledger.read();
   const results = parseResults(snapshot.results);
@@ -85,6 +106,8 @@ export async function ingest(ctx: IIngestContext, deps: IIngestDeps): Promise<IM
   for (const line of skipped) {
     ctx.progress.log(`ingest  ${line}`);
   }
+  const max = options.max && options.max > 0 ? Math.floor(options.max) : pending.length;
+  const taken = pending.slice(0, max);
   const manifest: IManifest = {
     version: 1,
     mode: ctx.mode,
@@ -92,27 +115,37 @@ export async function ingest(ctx: IIngestContext, deps: IIngestDeps): Promise<IM
     executionId: ctx.executionId,
     createdAt: now().toISOString(),
     ledgerSha: snapshot.sha,
-    items: pending.map(({ row, values }) => ({
+    items: taken.map(({ row, values }) => ({
       request: values,
       row,
       key: SAFE_KEY.test(values.request_id) ? values.request_id : undefined
     }))
   };
+  const left = pending.length - taken.length;
+  if (left > 0) {
+    ctx.progress.log(`ingest  ${left} more pending request(s) left for the next run (max ${max})`);
+  }
   for (const item of manifest.items) {
     await ctx.progress.state(item, 'queued', 'queued');
   }
-  const published = publishedSources(results);
-  const policy = {
-    allowedHosts: ctx.config.allowedHosts,
-    allowedLocalRoots: ctx.mode === 'local' ? ctx.config.allowedLocalRoots : []
-  };
+  return { manifest, published: publishedSources(results), left };
+}
+
+export async function ingest(
+  ctx: IIngestContext,
+  deps: IIngestDeps,
+  options: IListOptions = {}
+): Promise<IManifest> {
+  const { manifest, published } = await listPending(ctx, deps, options);
+  const policy = sourcePolicy(ctx);
   for (const item of manifest.items) {
     await ctx.progress.track('ingest', item, () => ingestOne(ctx, deps, item, policy, published));
   }
   return manifest;
 }
 
-async function ingestOne(
+/** Validate one request and clone its source under `ctx.dir`; a refused or failed one gets its decision. */
+export async function ingestOne(
   ctx: IIngestContext,
   deps: IIngestDeps,
   item: IManifestItem,

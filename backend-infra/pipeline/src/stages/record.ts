@@ -1,7 +1,9 @@
 /**
  * Record: store each request's report (merged SARIF, Markdown, HTML) and
  * append its results row to the request repo with optimistic concurrency.
- * A row whose request_id is already recorded is not appended again.
+ * A row whose request_id is already recorded is not appended again (and its
+ * mail is not sent again). A request without a decision is not recorded: it
+ * stays pending for the next run.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -53,8 +55,12 @@ export async function record(ctx: IStageContext, deps: IRecordDeps): Promise<IMa
       continue;
     }
     if (item.decision === undefined) {
-      item.decision = 'error';
-      item.reason = item.reason ?? 'the request did not reach a decision';
+      // Not reached in this run (a crash, a time limit, the run's max): it stays
+      // pending and the next run (or the sweep) takes it; never a final `error`.
+      ctx.progress.log(
+        `record  ${item.request.request_id || `row ${item.row}`}  not decided: left pending`
+      );
+      continue;
     }
     await ctx.progress.track('record', item, async () => {
       if (item.key) {
@@ -81,6 +87,10 @@ export async function record(ctx: IStageContext, deps: IRecordDeps): Promise<IMa
         message: `RepoGuard: ${row.decision} ${row.package_name} (${row.request_id})`
       });
       item.recorded = true;
+      if (appended.appended === 0) {
+        // Another run or child recorded it first: its requester already got (or gets) that mail.
+        item.notified = item.notified ?? 'skipped';
+      }
       return `${row.decision}${appended.appended === 0 ? ' (already recorded)' : ''} in ${appended.sha.slice(0, 12)}${appended.attempts > 1 ? ` after ${appended.attempts} attempts` : ''}`;
     });
   }
