@@ -62,6 +62,20 @@ function why(item: IManifestItem): string {
   }
 }
 
+/** The SCA scan's advisory data (source, date, records): part of every report. */
+export function advisoryDataLine(item: IManifestItem): string {
+  const a = item.advisoryData;
+  if (!a) return 'none: the SCA scanner (osv) did not run or failed';
+  const extra = [
+    a.records !== undefined ? `${a.records} records` : '',
+    (a.ecosystems ?? []).join(', ')
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const mode = a.kind === 'online' ? 'queried online' : 'offline';
+  return `${a.source}, dated ${a.date}${extra ? ` (${extra})` : ''}; ${mode}`;
+}
+
 export function renderMarkdown(item: IManifestItem, executionId: string): string {
   const r = item.request;
   const c = item.counts ?? { critical: 0, high: 0, medium: 0, low: 0 };
@@ -74,7 +88,8 @@ export function renderMarkdown(item: IManifestItem, executionId: string): string
     `- Decision: **${item.decision ?? 'pending'}** — ${why(item)}`,
     `- Counted findings: critical ${c.critical}, high ${c.high}, medium ${c.medium}, low ${c.low} (max ${item.maxSeverity || 'none'})`,
     `- Scanned at: ${item.scannedAt ?? '-'}; execution ${executionId}`,
-    `- Dependencies: ${formatDependencies(item.dependencies ?? []) || 'none declared'}`
+    `- Dependencies: ${formatDependencies(item.dependencies ?? []) || 'none declared'}`,
+    `- Advisory data: ${advisoryDataLine(item)}`
   ];
   if (item.decision === 'approved') {
     lines.push(`- Install: \`${installCommand(r.package_name)}\``);
@@ -217,6 +232,7 @@ export function renderHtml(item: IManifestItem, executionId: string): string {
 <li>Counted findings: critical ${c.critical}, high ${c.high}, medium ${c.medium}, low ${c.low} (max ${e(item.maxSeverity || 'none')})</li>
 <li>Scanned at: ${e(item.scannedAt ?? '-')}; execution ${e(executionId)}</li>
 <li>Dependencies: ${e(formatDependencies(item.dependencies ?? []) || 'none declared')}</li>
+<li>Advisory data: ${e(advisoryDataLine(item))}</li>
 ${item.decision === 'approved' ? `<li>Install: <code>${e(installCommand(r.package_name))}</code></li>` : ''}
 </ul>
 ${drivers ? `<h2>Why</h2>\n<table><tr><th>gate</th><th>counted as</th><th>scanner</th><th>rule</th><th>where</th></tr>\n${drivers}\n</table>` : ''}

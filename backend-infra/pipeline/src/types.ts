@@ -71,6 +71,18 @@ export interface ISeverityCounts {
   low: number;
 }
 
+/** Which advisory data an SCA scan used (osv: the database's SOURCE.json, or osv.dev online). */
+export interface IAdvisoryData {
+  /** Where the records come from (a downloaded database, the committed fixture, osv.dev's API). */
+  source: string;
+  /** The data's date: snapshot or download date, or the scan time when online. */
+  date: string;
+  records?: number;
+  ecosystems?: string[];
+  /** `fixture` | `download` | `data` (REPOGUARD_OSV_DATA) | `online` | `unknown`. */
+  kind: string;
+}
+
 /** One request as it moves through the stages. */
 export interface IManifestItem {
   request: IRequestRow;
@@ -87,6 +99,8 @@ export interface IManifestItem {
   /** Merged SARIF of all scanners, relative to the manifest's folder. */
   sarifFile?: string;
   scannedAt?: string;
+  /** The advisory data of the SCA scan (osv), named in the report; absent when osv did not run. */
+  advisoryData?: IAdvisoryData;
   decision?: Decision;
   /** Short human reason for refused/error. */
   reason?: string;

@@ -6,7 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
-import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { checkov } from '../src/scanners/checkov';
@@ -17,25 +19,17 @@ import { licence, licenceFromText } from '../src/scanners/licence';
 import { osv, osvSeverity } from '../src/scanners/osv';
 import { bandit, IScannerSpec, knownScanners } from '../src/scanners/registry';
 import { runScanner } from '../src/scanners/run';
-import type { IScannerRun } from '../src/types';
+import type { Log } from 'sarif';
+import type { IAdvisoryData, IScannerRun } from '../src/types';
 import { tempDir, useVenvScanners } from './helpers';
 
 useVenvScanners();
 
-const SHARED_OSV = path.resolve(
-  __dirname,
-  '..',
-  '..',
-  '..',
-  '..',
-  '..',
-  '..',
-  'shared',
-  'data',
-  'osv',
-  'PyPI',
-  'all.zip'
-);
+// The committed advisory fixture (65 real PyPA records, CC-BY 4.0; see its NOTICE)
+// and the builder install-scanners.sh uses (dist/backend-infra/pipeline/test → the repo).
+const REPO = path.resolve(__dirname, '..', '..', '..', '..', '..');
+const ADVISORIES = path.join(REPO, 'backend-infra', 'pipeline', 'advisories');
+const OSV_DB_BUILDER = path.join(REPO, 'scripts', 'osv-db.py');
 
 async function tree(files: Record<string, string>): Promise<string> {
   const dir = path.join(await tempDir('rg-scan-'), 'src');
@@ -94,14 +88,15 @@ describe('scanner adapters (real tools, no network)', () => {
     assert.equal(run.findings.find(f => f.ruleId === 'B605')?.phase, 'import');
   });
 
-  describe('osv (offline against the shared OSV data)', () => {
+  describe('osv (offline against the committed advisory fixture)', () => {
     let db: string;
     const saved = process.env.OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY;
     before(async () => {
-      db = await tempDir('rg-osv-db-');
-      // The older layout (osv-scanner/<Ecosystem>/all.zip): the adapter links it into 2.5.0's.
-      await mkdir(path.join(db, 'osv-scanner', 'PyPI'), { recursive: true });
-      await symlink(SHARED_OSV, path.join(db, 'osv-scanner', 'PyPI', 'all.zip'));
+      // The fixture zipped as install-scanners.sh does, then moved to the older layout
+      // (osv-scanner/<Ecosystem>/all.zip): the adapter links it into 2.5.0's.
+      db = path.join(await tempDir('rg-osv-db-'), 'db');
+      execFileSync('python3', [OSV_DB_BUILDER, 'fixture', ADVISORIES, db], { stdio: 'pipe' });
+      await rename(path.join(db, 'osv-scalibr'), path.join(db, 'osv-scanner'));
       process.env.OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY = db;
     });
     after(() => {
@@ -127,6 +122,27 @@ describe('scanner adapters (real tools, no network)', () => {
     it('reports nothing for a current pin', async () => {
       const run = await scan(osv(), { 'requirements.txt': 'requests==2.32.4\n' });
       assert.deepEqual(run.findings, []);
+    });
+
+    it('finds what the corpus and demo pins need: urllib3==1.24.1, pyyaml==5.3 (high via CVSS)', async () => {
+      const run = await scan(osv(), {
+        'requirements.txt': 'urllib3==1.24.1\npyyaml==5.3\nclick==8.1.7\n'
+      });
+      const ids = run.findings.map(f => f.ruleId).sort();
+      assert.ok(ids.includes('PYSEC-2019-132') && ids.includes('PYSEC-2020-96'), ids.join(' '));
+      assert.equal(run.findings.find(f => f.ruleId === 'PYSEC-2023-192')?.severity, 'high'); // CVSS 8.1
+      assert.ok(!run.findings.some(f => /click/.test(f.message)));
+    });
+
+    it("names the advisory data's source, date and size in its SARIF run", async () => {
+      const run = await scan(osv(), { 'requirements.txt': 'requests==2.32.4\n' });
+      const log = JSON.parse(await readFile(run.sarifFile!, 'utf8')) as Log;
+      const data = log.runs[0].properties?.advisoryData as IAdvisoryData;
+      assert.match(data.source, /PyPA advisory database .*CC-BY 4\.0/);
+      assert.equal(data.date, '2024-10-10');
+      assert.equal(data.kind, 'fixture');
+      assert.equal(data.records, readdirSync(path.join(ADVISORIES, 'PyPI')).length);
+      assert.deepEqual(data.ecosystems, ['PyPI']);
     });
   });
 

@@ -5,7 +5,11 @@
  *
  * Offline by default, against a local OSV database: the folder named by
  * `OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY`, else `.tools/osv-db` beside the
- * scanner's bin folder. osv-scanner 2.5.0 ignores that variable, so it is
+ * scanner's bin folder (scripts/install-scanners.sh makes it: the live database
+ * when online, else the committed fixture, backend-infra/pipeline/advisories).
+ * Its `SOURCE.json` (source, date, records, ecosystems; scripts/osv-db.py)
+ * travels in the SARIF run's `properties.advisoryData`, and so into the report.
+ * osv-scanner 2.5.0 ignores OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY, so the folder is
  * passed as `--local-db-path`; the folder may hold `osv-scalibr/<Ecosystem>/all.zip`
  * (2.5.0's layout), `osv-scanner/<Ecosystem>/all.zip` (older releases) or
  * `<Ecosystem>/all.zip`, linked into the layout 2.5.0 reads. With no database
@@ -19,8 +23,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, realpath, symlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { Result } from 'sarif';
+import type { Log, Result } from 'sarif';
 import type { Severity } from '../../../../src/common';
+import type { IAdvisoryData } from '../types';
 import type { IScannerSpec } from './registry';
 import { ScannerFailure } from './run';
 import type { IRunContext } from './run';
@@ -52,6 +57,28 @@ export function osvDatabase(scannerFile: string): string | null {
   return existsSync(beside) ? beside : null;
 }
 
+/** The database's SOURCE.json (written by scripts/osv-db.py); an unnamed database says so. */
+export async function advisoryData(db: string): Promise<IAdvisoryData> {
+  try {
+    const info = JSON.parse(await readFile(path.join(db, 'SOURCE.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    if (typeof info.source === 'string' && typeof info.date === 'string') {
+      return {
+        source: info.source,
+        date: info.date,
+        records: typeof info.records === 'number' ? info.records : undefined,
+        ecosystems: Array.isArray(info.ecosystems) ? info.ecosystems.map(String) : undefined,
+        kind: typeof info.kind === 'string' ? info.kind : 'unknown'
+      };
+    }
+  } catch {
+    // no (readable) SOURCE.json: a database made by hand
+  }
+  return { source: `local OSV database ${db} (no SOURCE.json)`, date: 'unknown', kind: 'unknown' };
+}
+
 /** `--local-db-path` folder in 2.5.0's layout, linking the given database in. */
 async function dbLayout(db: string, scratch: string): Promise<string> {
   if (existsSync(path.join(db, 'osv-scalibr'))) {
@@ -64,6 +91,13 @@ async function dbLayout(db: string, scratch: string): Promise<string> {
     await symlink(source, path.join(linked, 'osv-scalibr'));
   }
   return linked;
+}
+
+function withAdvisoryData(log: Log, data: IAdvisoryData): Log {
+  for (const run of log.runs) {
+    run.properties = { ...run.properties, advisoryData: data };
+  }
+  return log;
 }
 
 export function osvSeverity(maxSeverity: string | undefined): Severity {
@@ -99,6 +133,9 @@ export function osv(): IScannerSpec {
       const out = path.join(ctx.outDir, 'osv.json');
       const args = ['scan', 'source', '-r', '--format', 'json', '--output-file', out];
       const readOnly: string[] = [];
+      const data: IAdvisoryData = db
+        ? await advisoryData(db)
+        : { source: 'osv.dev API (online)', date: new Date().toISOString(), kind: 'online' };
       if (db) {
         const layout = await dbLayout(db, ctx.outDir);
         args.push('--offline', '--offline-vulnerabilities', '--local-db-path', layout);
@@ -110,7 +147,7 @@ export function osv(): IScannerSpec {
       const exit = await ctx.exec(file, args, { sandbox: { readOnly, network: online } });
       // 0 clean, 1 vulnerabilities, 128 no packages found; 127 and others are errors.
       if (exit.code === 128) {
-        return makeLog({ name: 'osv-scanner' }, []);
+        return withAdvisoryData(makeLog({ name: 'osv-scanner' }, []), data);
       }
       if (exit.code !== 0 && exit.code !== 1) {
         const detail = exit.stderr.trim().split('\n').slice(-2).join(' ').slice(0, 300);
@@ -170,7 +207,10 @@ export function osv(): IScannerSpec {
           }
         }
       }
-      return makeLog({ name: 'osv-scanner', informationUri: 'https://osv.dev' }, results);
+      return withAdvisoryData(
+        makeLog({ name: 'osv-scanner', informationUri: 'https://osv.dev' }, results),
+        data
+      );
     }
   };
 }

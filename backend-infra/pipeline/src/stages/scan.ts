@@ -72,6 +72,11 @@ export async function scan(ctx: IStageContext, deps: IScanDeps = {}): Promise<IM
       );
       item.scanners = runs;
       item.scannedAt = now().toISOString();
+      // The SCA scan's advisory data (source, date): the report names it.
+      item.advisoryData = logs
+        .flatMap(l => l.runs ?? [])
+        .map(r => r.properties?.advisoryData as typeof item.advisoryData)
+        .find(Boolean);
       return runs
         .map(
           r => `${r.name} ${r.status} ${(r.durationMs / 1000).toFixed(1)}s (${r.findings.length})`
