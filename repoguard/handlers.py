@@ -18,6 +18,7 @@ import tornado
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 
+from .advisories import health_advisory_data
 from .backends import PanelBackend, ReportNotFound
 from .service import NotApproved, UnknownPackage, ValidationError
 from .workspace import Workspace, WorkspaceError
@@ -125,6 +126,8 @@ class HealthHandler(RepoGuardHandler):
             problem = self.workspace.problem()
             if problem:
                 body.update(ready=False, detail=problem)
+        # The advisory data the SCA scan uses: offline fixture, downloaded database, or online.
+        body["advisoryData"] = health_advisory_data(self.mode, self.workspace)
         client = self.get_query_argument("version", "")
         if client and client != version:
             self.log.warning("RepoGuard frontend %s talks to server %s", client, version)

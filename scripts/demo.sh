@@ -13,11 +13,16 @@ export PATH=$ROOT/.tools/bin:$ROOT/.venv/bin:$PATH
 export REPOGUARD_WORKSPACE=${REPOGUARD_WORKSPACE:-$ROOT/workspace}
 PORT=${PORT:-8888}
 WS=$REPOGUARD_WORKSPACE
-# The SCA scanner runs offline against .tools/osv-db when install-scanners.sh
-# found advisory data; otherwise let it (and only it) query osv.dev.
-if [ ! -e "$ROOT/.tools/osv-db" ] && [ -z "${OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY:-}" ]; then
-  export REPOGUARD_OSV_ONLINE=${REPOGUARD_OSV_ONLINE:-1}
-fi
+# The SCA scanner runs offline against .tools/osv-db (install-scanners.sh: OSV's
+# live database when it was online, else the committed fixture); its SOURCE.json
+# says which, and so do /repoguard/health and every report.
+advisories=$(python3 - "${OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY:-$ROOT/.tools/osv-db}/SOURCE.json" <<'PY' 2>/dev/null || echo "unknown (no SOURCE.json)"
+import json, sys
+d = json.load(open(sys.argv[1]))
+mode = "offline, on the bundled fixture" if d.get("kind") == "fixture" else "offline"
+print("%s, dated %s (%s)" % (d["source"], d["date"], mode))
+PY
+)
 pipeline() { node "$ROOT/backend-infra/pipeline/bin/repoguard-pipeline.js" "$@"; }
 
 pipeline init --local "$WS"
@@ -56,6 +61,7 @@ RepoGuard demo
   JupyterLab: http://127.0.0.1:$PORT/lab?token=$TOKEN
   workspace:  $WS
   pipeline:   $runner
+  advisories: $advisories
   try these in the RepoGuard panel (Repository URL):
     file://$WS/sources/clean-greeter   (approved)
     file://$WS/sources/shell-runner    (refused)
