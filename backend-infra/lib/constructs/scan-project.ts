@@ -10,6 +10,9 @@ import { skipCheckov } from '../checkov';
 /** The CodeBuild stages; each runs one `repoguard-pipeline` subcommand. */
 export type StageName = 'ingest' | 'scan' | 'finish';
 
+/** The stages plus the fan-out's projects (constructs/fan-out.ts): `list` and one `request`. */
+export type ProjectName = StageName | 'list' | 'request';
+
 /** File name of the manifest the stages pass along as CodePipeline artifacts. */
 export const MANIFEST = 'manifest.json';
 
@@ -22,7 +25,7 @@ export const MANIFEST = 'manifest.json';
  * manifest.
  */
 export const STAGE_COMMANDS: Record<
-  StageName,
+  ProjectName,
   { readonly command: string; readonly artifactDir?: string }
 > = {
   ingest: {
@@ -33,12 +36,18 @@ export const STAGE_COMMANDS: Record<
     command: `repoguard-pipeline scan --manifest "$CODEBUILD_SRC_DIR/${MANIFEST}"`,
     artifactDir: '.'
   },
-  finish: { command: `repoguard-pipeline finish --manifest "$CODEBUILD_SRC_DIR/${MANIFEST}"` }
+  finish: { command: `repoguard-pipeline finish --manifest "$CODEBUILD_SRC_DIR/${MANIFEST}"` },
+  // Fan-out: started by the state machine (no source, no artifacts); inputs come as environment overrides.
+  list: { command: 'repoguard-pipeline list --mode aws' },
+  request: { command: 'repoguard-pipeline one --mode aws' }
 };
+
+/** Projects started by Step Functions rather than CodePipeline (no CODEPIPELINE source or artifacts). */
+const STANDALONE: ReadonlySet<ProjectName> = new Set(['list', 'request']);
 
 export interface ScanProjectProps {
   /** Which subcommand this project runs. */
-  readonly stage: StageName;
+  readonly stage: ProjectName;
   /** Physical name prefix (project and role names). */
   readonly prefix: string;
   /** Image holding the scanners and the `repoguard-pipeline` CLI (injected: tests never build it). */
@@ -93,7 +102,8 @@ export class ScanProject extends Construct {
 
     const { command, artifactDir } = STAGE_COMMANDS[props.stage];
 
-    this.project = new codebuild.PipelineProject(this, 'Project', {
+    const Kind = STANDALONE.has(props.stage) ? codebuild.Project : codebuild.PipelineProject;
+    this.project = new Kind(this, 'Project', {
       projectName: `${props.prefix}-${props.stage}`,
       description: `RepoGuard pipeline stage: ${props.stage}`,
       role: this.role,

@@ -25,7 +25,8 @@ import { resolveVpc, type VpcSource } from '../vpc-source';
 import { skipCheckov } from '../checkov';
 import { ArtifactStore } from '../constructs/artifact-store';
 import { MailIdentity } from '../constructs/mail-identity';
-import { ScanProject, type StageName } from '../constructs/scan-project';
+import { FanOut, type FanOutSettings } from '../constructs/fan-out';
+import { ScanProject, type ProjectName, type StageName } from '../constructs/scan-project';
 import type { TriggerKind } from '../config';
 import { acknowledgeKnownWildcards } from '../nag';
 import { allowLogsService } from './network-stack';
@@ -71,6 +72,8 @@ export interface PipelineStackProps extends StackProps {
   readonly alertEmail?: string;
   /** Account of the Studio domain, when not this one: a `<prefix>-panel-reader` role is created for it. @default - none */
   readonly studioAccount?: string;
+  /** The fan-out's concurrency, tolerated failures, max requests per run and sweep. @default - FanOut's defaults */
+  readonly fanOut?: FanOutSettings;
 }
 
 /** The InfoSec account's part: key, storage, token, CodePipeline V2 and its CodeBuild stages, alerts. */
@@ -85,6 +88,8 @@ export class PipelineStack extends Stack {
   public readonly scannerRepository?: ecr.Repository;
   public readonly panelReaderRole?: iam.Role;
   public readonly pipelineName: string;
+  /** One CodeBuild build per pending request (Step Functions Distributed Map), started on push and by a sweep. */
+  public readonly fanOut: FanOut;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -178,7 +183,7 @@ export class PipelineStack extends Stack {
       REPOGUARD_REQUEST_REPO_URL: requestRepoUrl
     };
     const stage = (
-      name: StageName,
+      name: ProjectName,
       extra: Partial<{
         timeout: Duration;
         computeType: codebuild.ComputeType;
@@ -241,6 +246,33 @@ export class PipelineStack extends Stack {
       );
     }
 
+    // The fan-out: a state machine that starts one build per pending request (constructs/fan-out.ts).
+    this.fanOut = new FanOut(this, 'FanOut', {
+      ...props.fanOut,
+      prefix,
+      newProject: (name, options) => stage(name, options),
+      tokenSecret: this.tokenSecret,
+      reportBucket: this.store.reportBucket,
+      itemsBucket: this.store.artifactBucket,
+      mailStatement: props.mail.senderRoleArn
+        ? new iam.PolicyStatement({
+            sid: 'AssumeMailSender',
+            actions: ['sts:AssumeRole'],
+            resources: [props.mail.senderRoleArn]
+          })
+        : MailIdentity.sendStatement(
+            props.mail.identityArn,
+            props.mail.configurationSetArn,
+            props.mail.mailFrom
+          ),
+      requestEnvironment: {
+        REPOGUARD_SES_CONFIGURATION_SET: props.mail.configurationSetName,
+        ...(props.mail.senderRoleArn ? { REPOGUARD_SES_ROLE_ARN: props.mail.senderRoleArn } : {})
+      },
+      key: this.key,
+      logRetention: props.logRetention
+    });
+
     // Source and trigger.
     const sourceOutput = new codepipeline.Artifact('RequestRepo');
     const [owner, repo] = props.requestRepo.split('/');
@@ -287,11 +319,6 @@ export class PipelineStack extends Stack {
       ];
     }
 
-    const ingestOutput = new codepipeline.Artifact('Ingested');
-    const scanOutput = new codepipeline.Artifact('Scanned');
-    const executionId = {
-      REPOGUARD_EXECUTION_ID: { value: '#{codepipeline.PipelineExecutionId}' }
-    };
     this.pipeline = new codepipeline.Pipeline(this, 'Pipeline', {
       pipelineName: this.pipelineName,
       pipelineType: codepipeline.PipelineType.V2,
@@ -302,37 +329,15 @@ export class PipelineStack extends Stack {
       stages: [
         { stageName: 'Source', actions: [sourceAction] },
         {
-          stageName: 'Ingest',
+          // One build per pending request; the single-build stages (ingest, scan, finish) stay
+          // available for a manual, manifest-passing run.
+          stageName: 'FanOut',
           actions: [
-            new actions.CodeBuildAction({
-              actionName: 'Ingest',
-              project: this.stages.ingest.project,
-              input: sourceOutput,
-              outputs: [ingestOutput],
-              environmentVariables: executionId
-            })
-          ]
-        },
-        {
-          stageName: 'Scan',
-          actions: [
-            new actions.CodeBuildAction({
-              actionName: 'Scan',
-              project: this.stages.scan.project,
-              input: ingestOutput,
-              outputs: [scanOutput],
-              environmentVariables: executionId
-            })
-          ]
-        },
-        {
-          stageName: 'Finish',
-          actions: [
-            new actions.CodeBuildAction({
-              actionName: 'DecidePublishRecordNotify',
-              project: this.stages.finish.project,
-              input: scanOutput,
-              environmentVariables: executionId
+            new actions.StepFunctionInvokeAction({
+              actionName: 'OneBuildPerRequest',
+              stateMachine: this.fanOut.stateMachine,
+              stateMachineInput: actions.StateMachineInput.literal({ trigger: 'push' }),
+              executionNamePrefix: 'push'
             })
           ]
         }

@@ -17,6 +17,7 @@ import type { IStageContext } from './context';
 import { git } from './git';
 import { readManifest, writeManifest } from './manifest';
 import { Progress } from './progress';
+import { oneLine } from './redact';
 import { decide } from './stages/decide';
 import { parseResults } from '../../../src/common';
 import { ingest, listPending, pendingRequests, publishedSources } from './stages/ingest';
@@ -317,28 +318,31 @@ export interface IOneOptions extends IRunnerOptions {
   failure?: string;
 }
 
-/** The reason to record from a Step Functions failure `{Error, Cause}` of a child build. */
+/**
+ * The reason to record from the state machine's failure of a child build:
+ * JSON `{Error, BuildId?, BuildStatus?, TimeoutInMinutes?}` (lib/constructs/fan-out.ts).
+ */
 export function failureReason(failure: string): string {
-  let error = 'child build failed';
-  let cause: unknown = failure;
+  let parsed: Record<string, unknown> = {};
   try {
-    const parsed = JSON.parse(failure) as { Error?: string; Cause?: string };
-    error = parsed.Error || error;
-    cause = parsed.Cause ?? '';
-    cause = typeof cause === 'string' && cause.startsWith('{') ? JSON.parse(cause) : cause;
+    const value: unknown = JSON.parse(failure);
+    if (value && typeof value === 'object') parsed = value as Record<string, unknown>;
   } catch {
-    // not JSON: keep the text
+    return oneLine(`the request's build failed: ${failure.slice(0, 300)}`);
   }
-  const build = (cause as { Build?: Record<string, unknown> } | undefined)?.Build;
-  if (build && typeof build === 'object') {
-    const status = String(build.BuildStatus ?? build.buildStatus ?? 'FAILED');
-    const timeout = build.TimeoutInMinutes ?? build.timeoutInMinutes;
-    const id = String(build.Id ?? build.id ?? '');
-    const limit = status === 'TIMED_OUT' && timeout ? ` (limit ${String(timeout)} min)` : '';
-    return `the request's build ${id} ended ${status}${limit}: not scanned to the end`;
+  const error = typeof parsed.Error === 'string' && parsed.Error ? parsed.Error : 'unknown error';
+  if (typeof parsed.BuildStatus === 'string') {
+    const timedOut = parsed.BuildStatus === 'TIMED_OUT';
+    const limit =
+      timedOut && parsed.TimeoutInMinutes !== undefined
+        ? ` after its ${String(parsed.TimeoutInMinutes)} min limit`
+        : '';
+    return oneLine(
+      `the request's build ${String(parsed.BuildId ?? '')} ended ${parsed.BuildStatus}${limit} ` +
+        `before a decision (${error}); not approved`
+    );
   }
-  const text = typeof cause === 'string' ? cause : JSON.stringify(cause);
-  return `the request's build failed (${error})${text ? `: ${text.slice(0, 300)}` : ''}`;
+  return oneLine(`the request's build did not complete (${error}); not approved`);
 }
 
 /**
