@@ -2,7 +2,7 @@
 // Benchmark: the policy on the two corpora, through the real scan + decide
 // stages (every known scanner in parallel per package, 2 packages at a time).
 //   node backend-infra/bench/corpus.js [--benign-only|--malicious-only] [--jobs 2]
-// Benign: pipeline/corpus/benign.json, fetched from PyPI / npm with pip and npm
+// Benign: pipeline/corpus/benign.json, fetched by URL from PyPI / npm (digest-checked)
 // into a cache (env REPOGUARD_CORPUS_CACHE, default $TMPDIR/repoguard-corpus-cache).
 // Malicious: pipeline/corpus/malicious.js, written at run time.
 // Prints a table per corpus and a JSON summary line; exits 1 when a target is missed
@@ -60,7 +60,7 @@ async function runCorpus(label, packages) {
   const summary = { benchmark: 'corpus', scanners: harness.knownScannerNames() };
   let pass = true;
   if (only !== 'malicious') {
-    const benign = await runCorpus('Benign corpus', fetchBenign());
+    const benign = await runCorpus('Benign corpus', await fetchBenign());
     const refused = benign.rows.filter(r => r.decision !== 'approved');
     summary.benign = {
       packages: benign.rows.length,

@@ -41,7 +41,7 @@ function wcLines(dir, exts) {
 
 (async () => {
   harness.scannerEnvironment();
-  const dir = fetchOne({ ecosystem: 'pypi', name, version });
+  const dir = await fetchOne({ ecosystem: 'pypi', name, version });
   const py = wcLines(dir, ['.py']);
   const all = wcLines(dir, ['.py', '.pyi']);
   const { item, ms, scanMs } = await harness.scanAndDecide(dir, { name });

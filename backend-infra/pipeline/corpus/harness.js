@@ -10,7 +10,12 @@ const path = require('node:path');
 const DIST = path.resolve(__dirname, '..', '..', 'dist', 'backend-infra', 'pipeline', 'src');
 const load = rel => require(path.join(DIST, rel));
 
-/** The repo's scanner folders on PATH (.tools/bin, .venv/bin), and the shared OSV data for offline SCA. */
+/**
+ * The repo's scanner folders on PATH (.tools/bin, .venv/bin). Offline SCA reads
+ * .tools/osv-db (install-scanners.sh: OSV's live database, or the committed
+ * fixture); REPOGUARD_OSV_DATA names a larger data set for benchmarks, e.g.
+ * REPOGUARD_OSV_DATA=../shared/data/osv (a folder of <Ecosystem>/all.zip).
+ */
 function scannerEnvironment() {
   const root = path.resolve(__dirname, '..', '..', '..');
   for (const dir of [path.join(root, '.venv', 'bin'), path.join(root, '.tools', 'bin')]) {
@@ -18,9 +23,9 @@ function scannerEnvironment() {
       process.env.PATH = `${dir}:${process.env.PATH || ''}`;
     }
   }
-  const shared = path.resolve(root, '..', 'shared', 'data', 'osv');
-  if (!process.env.OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY && fs.existsSync(shared)) {
-    process.env.OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY = shared;
+  const data = process.env.REPOGUARD_OSV_DATA;
+  if (data && !process.env.OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY) {
+    process.env.OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY = path.resolve(data);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * The benign corpus (corpus/benign.json: 20 PyPI sdists and 5 npm tarballs of
- * popular packages, fetched with pip / npm into a cache folder, see
+ * popular packages, fetched by URL from the registries into a cache folder, see
  * corpus/fetch.js) through the real scan + decide stages with every known
  * scanner, 2 packages at a time: at most 1 refused by the default policy.
  *
@@ -33,7 +33,7 @@ const CORPUS = path.resolve(__dirname, '..', '..', '..', '..', 'pipeline', 'corp
 const harness = require(path.join(CORPUS, 'harness.js')) as IHarness;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const fetch = require(path.join(CORPUS, 'fetch.js')) as {
-  fetchBenign(): IPackage[];
+  fetchBenign(): Promise<IPackage[]>;
   cacheDir(): string;
 };
 
@@ -56,7 +56,7 @@ describe(
 
     before(async () => {
       harness.scannerEnvironment();
-      const packages = fetch.fetchBenign();
+      const packages = await fetch.fetchBenign();
       outcomes = await harness.pool(packages, 2, async pkg => {
         const r = await harness.scanAndDecide(pkg.dir, { name: pkg.name });
         return { pkg, item: r.item, naive: r.naive };

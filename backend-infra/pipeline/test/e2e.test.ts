@@ -256,7 +256,11 @@ describe('embedded pipeline, end to end with real git and real scanners', () => 
     );
     const html = await readFile(path.join(dir, 'report.html'), 'utf8');
     assert.match(html, /B307/);
-    assert.match(await readFile(path.join(dir, 'report.md'), 'utf8'), /\*\*refused\*\*/);
+    const md = await readFile(path.join(dir, 'report.md'), 'utf8');
+    assert.match(md, /\*\*refused\*\*/);
+    // The SCA scan's advisory data (install-scanners.sh's .tools/osv-db): source and date.
+    assert.match(md, /^- Advisory data: .+, dated \d{4}-\d{2}-\d{2}.*; offline$/m);
+    assert.match(html, /<li>Advisory data: .+, dated \d{4}-\d{2}-\d{2}/);
   });
 
   it('mails each requester a multipart text+HTML message with the decision and the install command', async () => {
