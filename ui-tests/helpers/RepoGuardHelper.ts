@@ -94,6 +94,56 @@ export class RepoGuardHelper {
       .first();
   }
 
+  /**
+   * Make sure `name` is approved, whatever ran before: unless it already is,
+   * submit it through the REST API (as another requester, so it is not in
+   * this user's "My requests") and wait until the local runner approves it.
+   * A test that needs an approved package seeds it with this, not with an
+   * earlier test.
+   */
+  async ensureApproved(name: string, url: string, timeoutMs = 150000): Promise<void> {
+    const isApproved = async (): Promise<boolean> => {
+      const response = await this.page.request.get('/repoguard/approved');
+      const body = (await response.json()) as { approved: { package_name: string }[] };
+      return body.approved.some(a => a.package_name === name);
+    };
+    if (await isApproved()) {
+      return;
+    }
+    const xsrf = (await this.page.context().cookies()).find(c => c.name === '_xsrf')?.value;
+    const response = await this.page.request.post('/repoguard/requests', {
+      data: {
+        package_name: name,
+        repo_url: url,
+        ref: '',
+        requester_email: 'seed@example.com',
+        justification: 'Seeded by a Galata test'
+      },
+      headers: xsrf ? { 'X-XSRFToken': xsrf } : {}
+    });
+    if (response.status() !== 201) {
+      throw new Error(`seeding ${name}: HTTP ${response.status()} ${await response.text()}`);
+    }
+    const { request } = (await response.json()) as { request: { request_id: string } };
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      if (await isApproved()) {
+        return;
+      }
+      const mine = (await (await this.page.request.get('/repoguard/requests')).json()) as {
+        requests: { request: { request_id: string }; status: string; message?: string }[];
+      };
+      const state = mine.requests.find(r => r.request.request_id === request.request_id);
+      last = state ? `${state.status}${state.message ? `: ${state.message}` : ''}` : 'not listed';
+      if (state && (state.status === 'refused' || state.status === 'error')) {
+        break; // final, and not approved
+      }
+      await this.page.waitForTimeout(1000);
+    }
+    throw new Error(`seeding ${name}: not approved (${last.slice(0, 400)})`);
+  }
+
   /** Wait for a request's status to reach `final`, returning every status seen on the way. */
   async statusesUntil(name: string, final: string, timeoutMs = 120000): Promise<string[]> {
     const seen: string[] = [];

@@ -8,6 +8,8 @@ test.use({
   mockSettings: { ...galata.DEFAULT_SETTINGS, 'repoguard:plugin': { pollInterval: 1 } }
 });
 
+// Each test sets up what it needs itself (a package it installs is approved by
+// the test, through the REST API if need be): any order, or one test alone, passes.
 test.describe('RepoGuard panel', () => {
   test('opens from the left sidebar and shows the server health', async ({ page }) => {
     const repoguard = new RepoGuardHelper(page);
@@ -99,8 +101,11 @@ test.describe('RepoGuard panel', () => {
 
   test('without a notebook, Install says to open one', async ({ page }) => {
     const repoguard = new RepoGuardHelper(page);
+    const workspace = await repoguard.workspace();
+    // Seeded by this test itself (REST API + local runner), not by an earlier test.
+    await repoguard.ensureApproved('clean-greeter', `file://${workspace}/sources/clean-greeter`);
     await repoguard.open();
-    const row = repoguard.approvedRow('clean-greeter'); // approved by the previous test
+    const row = repoguard.approvedRow('clean-greeter');
     await expect(row).toBeVisible({ timeout: 15000 });
     await row.getByRole('button', { name: 'Install' }).click();
     await expect(repoguard.panel.getByText(/Open a notebook first/)).toBeVisible();
