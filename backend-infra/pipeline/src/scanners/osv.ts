@@ -144,7 +144,9 @@ export function osv(): IScannerSpec {
         if (existsSync(linked)) readOnly.push(await realpath(linked));
       }
       args.push(ctx.target);
-      const exit = await ctx.exec(file, args, { sandbox: { readOnly, network: online } });
+      const exit = await ctx.exec(file, args, {
+        sandbox: { readOnlyData: readOnly, network: online }
+      });
       // 0 clean, 1 vulnerabilities, 128 no packages found; 127 and others are errors.
       if (exit.code === 128) {
         return withAdvisoryData(makeLog({ name: 'osv-scanner' }, []), data);

@@ -3,13 +3,29 @@
  * its own time limit, in its own process group (killed whole on timeout).
  * Fail closed: an unknown or missing scanner, a crash, an unexpected exit
  * code, a missing or unreadable SARIF file, or a timeout is a failed run.
+ *
+ * Isolation between scanners: each scanner gets a fresh private output
+ * folder of its own (`ctx.outDir`, a new temporary folder), the only place
+ * its sandbox can write, and no sandbox sees another scanner's folder, the
+ * request's output folder (`IScanOptions.outDir`) or anything else of the
+ * workspace; the scanned tree is bound read-only. Outputs are read only
+ * once the sandbox process has exited (its pid namespace, and so every
+ * process it started, is gone), after any link, fifo or socket it left in
+ * its folder is removed; the scanner's SARIF is then written to
+ * `outDir/<name>.sarif` by this process and the private folder removed.
  */
 import { spawn } from 'node:child_process';
-import { realpathSync } from 'node:fs';
-import { access, constants, readFile, writeFile } from 'node:fs/promises';
+import { access, constants, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Log } from 'sarif';
-import { SANDBOX_HOME, bwrapArgs, findBwrap } from '../sandbox';
+import {
+  SANDBOX_HOME,
+  bwrapArgs,
+  findBwrap,
+  removeNewSpecialEntries,
+  specialEntries
+} from '../sandbox';
 import type { ISandboxOptions } from '../sandbox';
 import type { IScannerRun, ScannerStatus } from '../types';
 import { IScannerSpec } from './registry';
@@ -18,7 +34,11 @@ import { findingsFromSarif } from './sarif';
 
 export interface IScanOptions {
   target: string;
-  /** Folder for each scanner's SARIF output. */
+  /**
+   * Folder for each scanner's SARIF output (`<name>.sarif`), written here
+   * after the scanner's sandbox is gone; never bound into a sandbox by
+   * `runScanner` (a `runContext` built directly binds it writable).
+   */
   outDir: string;
   timeoutMs: number;
   /** Look executables up here only (else on PATH). */
@@ -119,6 +139,7 @@ export class ScannerFailure extends Error {
 /** What an adapter's own `run` gets: where to read and write, and a sandboxed exec. */
 export interface IRunContext {
   target: string;
+  /** This scanner's own output folder (private to it under `runScanner`): its only writable place. */
   outDir: string;
   binDir?: string;
   /** Epoch ms by which the scanner must be done. */
@@ -127,9 +148,13 @@ export interface IRunContext {
   which(bin: string): Promise<string>;
   /**
    * Run `file args` inside the network-less sandbox (`sandbox` adds binds;
-   * the target is always visible read-only and `outDir` writable), with a
+   * the target is visible read-only and `outDir` writable unless `isolated`;
+   * `file`'s own toolchain is bound read-only, see `toolchainPaths`), with a
    * minimal environment plus `env`; `prefix` runs outside the sandbox in
-   * front of bwrap (e.g. strace). Throws a `timeout` failure past the deadline.
+   * front of bwrap (e.g. strace). Resolves once the sandbox has exited, with
+   * every link, fifo or socket it left in `outDir` or `sandbox.writable`
+   * removed (folders bound with `bindAs` are not cleaned: read nothing back
+   * from them). Throws a `timeout` failure past the deadline.
    */
   exec(
     file: string,
@@ -171,22 +196,20 @@ export function runContext(options: IScanOptions, bwrap: string, deadline: numbe
         HOME: SANDBOX_HOME
       };
       // `isolated`: only the binds the caller names (the target and the output folder stay out of reach).
+      const writable = [...(extra.isolated ? [] : [options.outDir]), ...(sandbox.writable ?? [])];
       const wrapped = [
         ...bwrapArgs({
           ...sandbox,
-          readOnly: [
-            ...(extra.isolated ? [] : [options.target]),
-            path.dirname(file),
-            // The tool's own install (e.g. .tools/venvs/checkov for a linked
-            // .tools/bin/checkov): it may sit under /tmp, which the sandbox hides.
-            path.dirname(path.dirname(realpathSync(file))),
-            ...(sandbox.readOnly ?? [])
-          ],
-          writable: [...(extra.isolated ? [] : [options.outDir]), ...(sandbox.writable ?? [])]
+          // The tool's own install (e.g. .tools/venvs/checkov and its base
+          // Python for a linked .tools/bin/checkov), wherever it lives.
+          tools: [file, ...(sandbox.tools ?? [])],
+          readOnly: [...(extra.isolated ? [] : [options.target]), ...(sandbox.readOnly ?? [])],
+          writable
         }),
         file,
         ...args
       ];
+      const before = await Promise.all(writable.map(dir => specialEntries(dir)));
       const [head, ...rest] = extra.prefix
         ? [...extra.prefix, bwrap, ...wrapped]
         : [bwrap, ...wrapped];
@@ -197,6 +220,8 @@ export function runContext(options: IScanOptions, bwrap: string, deadline: numbe
         extra.cwd ?? options.target,
         deadline - Date.now()
       );
+      // The sandbox is gone: nothing it left may make reading its outputs follow a link or block.
+      await Promise.all(writable.map((dir, i) => removeNewSpecialEntries(dir, before[i])));
       if (exit.timedOut) {
         throw new ScannerFailure(
           'timeout',
@@ -252,7 +277,6 @@ async function runCommandSpec(
 export async function runScanner(spec: IScannerSpec, options: IScanOptions): Promise<IScannerRun> {
   const t0 = Date.now();
   const sarifPath = path.join(options.outDir, `${spec.name}.sarif`);
-  const outputPath = path.join(options.outDir, `${spec.name}.${spec.outputExtension ?? 'sarif'}`);
   const done = (partial: Omit<IScannerRun, 'name' | 'durationMs'>): IScannerRun => ({
     name: spec.name,
     durationMs: Date.now() - t0,
@@ -266,16 +290,17 @@ export async function runScanner(spec: IScannerSpec, options: IScanOptions): Pro
       findings: []
     });
   }
-  const ctx = runContext(options, bwrap, t0 + options.timeoutMs);
+  // This scanner's own output folder: no other scanner's sandbox ever sees it.
+  const privateOut = await mkdtemp(path.join(tmpdir(), `rg-out-${spec.name}-`));
+  const ctx = runContext({ ...options, outDir: privateOut }, bwrap, t0 + options.timeoutMs);
   let log: Log;
   try {
+    const outputPath = path.join(privateOut, `${spec.name}.${spec.outputExtension ?? 'sarif'}`);
     log = spec.run ? await spec.run(ctx) : await runCommandSpec(spec, ctx, outputPath);
     if (log.version !== '2.1.0' || !Array.isArray(log.runs)) {
       throw new ScannerFailure('crashed', 'wrote no readable SARIF (not a SARIF 2.1.0 log)');
     }
-    if (spec.run || spec.toSarif) {
-      await writeFile(sarifPath, JSON.stringify(log));
-    }
+    await writeFile(sarifPath, JSON.stringify(log));
   } catch (error) {
     if (error instanceof ScannerFailure) {
       return done({
@@ -294,6 +319,8 @@ export async function runScanner(spec: IScannerSpec, options: IScanOptions): Pro
         ),
       findings: []
     });
+  } finally {
+    await rm(privateOut, { recursive: true, force: true });
   }
   const findings = findingsFromSarif(spec.name, log, spec.ruleId, spec.category).map(f => ({
     ...f,
