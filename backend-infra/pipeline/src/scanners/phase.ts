@@ -6,10 +6,19 @@
  *   `build.py` beside a pyproject), `package.json` itself (its lifecycle
  *   scripts), and the files a `preinstall`/`install`/`postinstall`/`prepare`
  *   script names (`node scripts/x.js`).
- * - `import`: a line at the module top level (no indentation) of a Python or
- *   JavaScript source file.
- * - `call`: an indented line of a source file (inside a function or class).
+ * - `import`: a line of a Python or JavaScript source file that runs when
+ *   the module loads: module level, including the bodies of top-level `if`
+ *   (platform checks), `try`, `with`, loops and class bodies; and the body of
+ *   a function that module-level code calls (directly, as a thread target or
+ *   an atexit hook, or through other functions it calls), and of an
+ *   immediately invoked JavaScript function.
+ * - `call`: a line inside a function (or method) nothing at module level calls.
  * - `unknown`: not source code (manifests, lock files, Dockerfiles, text).
+ *
+ * This is the fallback of the static structure: the dynamic scanner's
+ * coverage of the sandboxed install and import (`observed`) replaces it
+ * where it ran. `prepublish` is not an install script here: it does not run
+ * when the packed tarball is installed, which is how users install.
  *
  * Snippet: the finding's line from the file (trimmed, at most 240
  * characters), unless the adapter set one. Secrets never get a snippet read
@@ -40,7 +49,7 @@ async function installScripts(target: string, packageJsons: string[]): Promise<S
       const pkg = JSON.parse(await readFile(path.join(target, rel), 'utf8')) as {
         scripts?: Record<string, unknown>;
       };
-      for (const name of LIFECYCLE_SCRIPTS) {
+      for (const name of INSTALL_LIFECYCLE) {
         const script = pkg.scripts?.[name];
         if (typeof script !== 'string') continue;
         for (const word of script.split(/[\s;&|()]+/)) {
@@ -56,10 +65,125 @@ async function installScripts(target: string, packageJsons: string[]): Promise<S
   return files;
 }
 
+/** Scripts that run when a packed tarball is installed (or prepared from git). */
+const INSTALL_LIFECYCLE = LIFECYCLE_SCRIPTS.filter(s => s !== 'prepublish');
+
+interface IBlock {
+  indent: number;
+  /** A function (or method) body; `name` when it has one. */
+  fn: boolean;
+  name?: string;
+}
+
+const indentOf = (line: string) => /^[ \t]*/.exec(line)![0].replace(/\t/g, '    ').length;
+
+/** The block header a line opens: a function (with its name), or another block. */
+function headerOf(line: string, python: boolean): IBlock | null {
+  const text = line.trim();
+  if (python) {
+    const def = /^(async\s+)?def\s+([A-Za-z_]\w*)/.exec(text);
+    if (def) return { indent: indentOf(line), fn: true, name: def[2] };
+    if (/:\s*(#.*)?$/.test(text)) return { indent: indentOf(line), fn: false };
+    return null;
+  }
+  if (!/[{(]\s*(\/\/.*)?$/.test(text) && !/=>\s*$/.test(text)) return null;
+  // An immediately invoked function runs when the module loads.
+  if (/^[;!+~]?\(\s*(async\s+)?(function\b|\([^)]*\)\s*=>|\w+\s*=>)/.test(text)) {
+    return { indent: indentOf(line), fn: false };
+  }
+  const named =
+    /^(export\s+)?(default\s+)?(async\s+)?function\s*\*?\s*([A-Za-z_$][\w$]*)/.exec(text) ??
+    /^(?:export\s+)?(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=\s*(?:async\s+)?(?:function\b|\([^)]*\)\s*=>|[A-Za-z_$][\w$]*\s*=>)/.exec(
+      text
+    );
+  if (named) return { indent: indentOf(line), fn: true, name: named[named.length - 1] };
+  // `exports.x = function`, `A.prototype.y = () =>`: a function called by name (as a method).
+  const assigned =
+    /^(?:[\w$]+\.)+([A-Za-z_$][\w$]*)\s*=\s*(?:async\s+)?(?:function\b|\([^)]*\)\s*=>|[A-Za-z_$][\w$]*\s*=>)/.exec(
+      text
+    );
+  if (assigned) return { indent: indentOf(line), fn: true, name: assigned[1] };
+  if (/\bfunction\b|=>/.test(text)) return { indent: indentOf(line), fn: true };
+  // A method: `name(args) {` that is not a control statement.
+  const method = /^(async\s+)?(static\s+)?([A-Za-z_$][\w$]*)\s*\([^)]*\)\s*\{/.exec(text);
+  if (method && !/^(if|for|while|switch|catch|with|function)$/.test(method[3])) {
+    return { indent: indentOf(line), fn: true, name: method[3] };
+  }
+  return { indent: indentOf(line), fn: false };
+}
+
+/**
+ * Per line of a Python or JavaScript source (0-based): `import` when it runs
+ * as the module loads, `call` when only a call runs it.
+ */
+export function linePhases(text: string, python: boolean): ('import' | 'call')[] {
+  const lines = text.split('\n');
+  const stack: IBlock[] = [];
+  /** Innermost enclosing function names of each line ('' = an anonymous function; undefined = module level). */
+  const owner: (string[] | undefined)[] = [];
+  let inString = false;
+  for (const line of lines) {
+    const blank = line.trim() === '' || (python && line.trim().startsWith('#'));
+    if (python) {
+      const quotes = (line.match(/"""|'''/g) ?? []).length;
+      if (inString) {
+        owner.push(owner.length ? owner[owner.length - 1] : undefined);
+        if (quotes % 2 === 1) inString = false;
+        continue;
+      }
+      if (quotes % 2 === 1) inString = true;
+    }
+    if (blank) {
+      owner.push(owner.length ? owner[owner.length - 1] : undefined);
+      continue;
+    }
+    const indent = indentOf(line);
+    while (stack.length && stack[stack.length - 1].indent >= indent) stack.pop();
+    const fns = stack.filter(b => b.fn).map(b => b.name ?? '');
+    owner.push(fns.length ? fns : undefined);
+    const header = headerOf(line, python);
+    if (header) stack.push(header);
+  }
+  // Functions run at import: called (or registered) from module-level code, then transitively.
+  const names = new Set(owner.flatMap(o => o ?? []).filter(Boolean));
+  const callsOf = (line: string): string[] =>
+    [...names].filter(n =>
+      new RegExp(
+        `(^|[^\\w.$])${n.replace(/\$/g, '\\$')}\\s*\\(|(target\\s*=|register\\(|Thread\\()\\s*${n.replace(/\$/g, '\\$')}\\b`
+      ).test(
+        line
+          .replace(/^\s*(async\s+)?def\s+\w+/, '')
+          .replace(/^\s*(export\s+)?(async\s+)?function\s*\w+/, '')
+      )
+    );
+  const runs = new Set<string>();
+  let grew = true;
+  while (grew) {
+    grew = false;
+    lines.forEach((line, i) => {
+      const o = owner[i];
+      const live = o === undefined || o.every(n => (n === '' ? !python : runs.has(n)));
+      if (!live) return;
+      for (const n of callsOf(line)) {
+        if (!runs.has(n)) {
+          runs.add(n);
+          grew = true;
+        }
+      }
+    });
+  }
+  // An anonymous JavaScript function is a callback of the code around it: it runs when that does.
+  return owner.map(o =>
+    o === undefined || o.every(n => (n === '' ? !python : runs.has(n))) ? 'import' : 'call'
+  );
+}
+
 export function phaseOfLine(
   relPath: string,
   lineText: string | undefined,
-  installFiles: Set<string>
+  installFiles: Set<string>,
+  phases?: ('import' | 'call')[],
+  line?: number
 ): FindingPhase {
   const base = path.basename(relPath);
   if (INSTALL_FILES.has(base) || installFiles.has(path.normalize(relPath))) {
@@ -68,6 +192,7 @@ export function phaseOfLine(
   if (!SOURCE_EXT.has(path.extname(relPath).toLowerCase())) {
     return 'unknown';
   }
+  if (phases && line && phases[line - 1]) return phases[line - 1];
   if (lineText === undefined) {
     return 'unknown';
   }
@@ -97,13 +222,35 @@ export async function locate(target: string, findings: IFinding[]): Promise<IFin
   );
   const rootPackage = 'package.json';
   const installFiles = await installScripts(target, [...new Set([rootPackage, ...packageJsons])]);
+  const structure = new Map<string, ('import' | 'call')[] | null>();
+  const phasesOf = async (rel: string) => {
+    if (!structure.has(rel)) {
+      const text = await lines(rel);
+      const ext = path.extname(rel).toLowerCase();
+      structure.set(
+        rel,
+        text && SOURCE_EXT.has(ext)
+          ? linePhases(text.join('\n'), ext === '.py' || ext === '.pyw')
+          : null
+      );
+    }
+    return structure.get(rel) ?? undefined;
+  };
   const out: IFinding[] = [];
   for (const f of findings) {
     let lineText: string | undefined;
     if (f.path && f.line && (!f.phase || (f.snippet === undefined && f.category !== 'secret'))) {
       lineText = (await lines(f.path))?.[f.line - 1];
     }
-    const phase = f.phase ?? phaseOfLine(f.path, lineText, installFiles);
+    const phase =
+      f.phase ??
+      phaseOfLine(
+        f.path,
+        lineText,
+        installFiles,
+        f.path && f.line ? await phasesOf(f.path) : undefined,
+        f.line
+      );
     let snippet = f.snippet;
     if (snippet === undefined && f.category !== 'secret' && lineText !== undefined) {
       snippet = lineText.trim().slice(0, MAX_SNIPPET);

@@ -1,0 +1,202 @@
+/**
+ * Rule classes: what a finding is evidence of, which decides how the policy
+ * weighs it (src/policy/index.ts).
+ *
+ * - `vulnerability`: a vulnerability sink with a CWE (unsafe deserialisation
+ *   of input, code / command / SQL injection, disabled TLS verification, weak
+ *   protocol or cipher, path traversal on extraction). It counts at its
+ *   severity wherever it sits in installed code: real vulnerabilities live in
+ *   code that runs when called.
+ * - `capability`: what the code can do (spawn a process, open a socket, exec
+ *   its own files, import ftplib, read the environment). Normal in libraries;
+ *   its weight depends on when it runs: install time counts (upgraded from
+ *   medium), import time counts as rated, code run only when called is
+ *   lowered, code that is not installed is lowered more. What it actually did
+ *   is the dynamic scanner's evidence.
+ * - `malware`: evidence of malicious intent that does not depend on where it
+ *   sits (obfuscated exec, download-and-run, install-time package
+ *   installation, exfiltration channels, observed behaviour, typosquat names).
+ *   Never lowered by phase.
+ * - `lint`: code-quality advice (assert, try/except/pass, hard-coded tmp
+ *   paths, weak hashes used as checksums, XML parsers without defusedxml).
+ *   Reported, never counted above low.
+ *
+ * RepoGuard's own semgrep rules carry their class in `metadata.class`
+ * (pipeline/rules/*.yml); the table below holds the same for the policy (a
+ * test checks they agree). Bandit and GuardDog rules are classed here.
+ */
+import type { IFinding } from '../types';
+
+export type RuleClass = 'vulnerability' | 'capability' | 'malware' | 'lint';
+
+export interface IRuleClass {
+  ruleClass: RuleClass;
+  cwe?: string;
+}
+
+const v = (cwe: string): IRuleClass => ({ ruleClass: 'vulnerability', cwe });
+const c: IRuleClass = { ruleClass: 'capability' };
+const m: IRuleClass = { ruleClass: 'malware' };
+const l: IRuleClass = { ruleClass: 'lint' };
+
+/** RepoGuard's semgrep rules (pipeline/rules/*.yml, `metadata.class`). */
+export const OWN_RULE_CLASSES: Record<string, IRuleClass> = {
+  'repoguard.python.eval-exec': c,
+  'repoguard.python.subprocess-shell': v('CWE-78'),
+  'repoguard.python.pickle-load': c,
+  'repoguard.python.deserialize-input': v('CWE-502'),
+  'repoguard.python.eval-input': v('CWE-95'),
+  'repoguard.python.sql-format': v('CWE-89'),
+  'repoguard.python.tls-verify-off': v('CWE-295'),
+  'repoguard.python.yaml-unsafe-load': v('CWE-502'),
+  'repoguard.python.obfuscated-exec': m,
+  'repoguard.python.setup-network': m,
+  'repoguard.python.install-time-pip': m,
+  'repoguard.python.download-and-run': m,
+  'repoguard.python.char-arithmetic': m,
+  'repoguard.python.builtins-getattr': m,
+  'repoguard.python.non-ascii-identifiers': m,
+  'repoguard.exfiltration-channel': m,
+  'repoguard.js.eval': c,
+  'repoguard.js.child-process-exec': v('CWE-78'),
+  'repoguard.js.obfuscated-exec': m,
+  'repoguard.js.env-exfiltration': m,
+  'repoguard.js.tls-verify-off': v('CWE-295'),
+  'repoguard.typosquat-name': m
+};
+
+/** Bandit test ids (bandit 1.9.4); a CWE-mapped sink is a vulnerability. */
+export const BANDIT_CLASSES: Record<string, IRuleClass> = {
+  B101: l, // assert
+  B102: c, // exec
+  B103: l, // chmod
+  B104: l, // bind all interfaces
+  B105: l,
+  B106: l,
+  B107: l, // hard-coded password strings (the secret gate looks for real ones)
+  B108: l, // hard-coded tmp path
+  B110: l,
+  B112: l, // try/except/pass|continue
+  B113: l, // request without timeout
+  B201: v('CWE-94'), // flask debug=True
+  B202: v('CWE-22'), // tarfile.extractall without members check
+  B301: c, // pickle (the ecosystem's own format; input-fed loads: repoguard.python.deserialize-input)
+  B302: c, // marshal
+  B303: l, // md5/sha1
+  B304: v('CWE-327'), // insecure cipher
+  B305: v('CWE-327'), // insecure cipher mode
+  B306: v('CWE-377'), // mktemp
+  B307: c, // eval
+  B308: v('CWE-80'), // mark_safe
+  B310: c, // urlopen
+  B311: l, // random
+  B312: c, // telnetlib
+  B313: l,
+  B314: l,
+  B315: l,
+  B316: l,
+  B317: l,
+  B318: l,
+  B319: l,
+  B320: l, // XML parsers (defusedxml advice)
+  B321: c, // ftplib
+  B323: v('CWE-295'), // unverified SSL context
+  B324: l, // weak hash
+  B401: c,
+  B402: c,
+  B403: c,
+  B404: c,
+  B405: l,
+  B406: l,
+  B407: l,
+  B408: l,
+  B409: l,
+  B410: l,
+  B411: l,
+  B412: v('CWE-284'), // httpoxy
+  B413: l, // pycrypto
+  B415: c,
+  B501: v('CWE-295'), // requests verify=False
+  B502: v('CWE-327'),
+  B503: v('CWE-327'),
+  B504: v('CWE-327'), // SSL/TLS protocol versions
+  B505: v('CWE-326'), // weak key
+  B506: v('CWE-20'), // yaml.load
+  B507: v('CWE-295'), // ssh host key not verified
+  B508: v('CWE-319'),
+  B509: v('CWE-319'), // snmp
+  B601: c, // paramiko exec_command
+  B602: v('CWE-78'), // shell=True (bandit: HIGH when the command is built, LOW when literal)
+  B603: c,
+  B604: c,
+  B605: v('CWE-78'), // os.system / popen (as B602)
+  B606: c,
+  B607: l, // partial executable path
+  B608: v('CWE-89'), // SQL built from strings
+  B609: v('CWE-155'), // wildcard injection
+  B610: v('CWE-89'),
+  B611: v('CWE-89'), // django extra / RawSQL
+  B612: v('CWE-94'), // logging.config.listen
+  B613: c, // bidirectional control characters
+  B614: c, // torch.load
+  B615: l, // huggingface download without revision
+  B701: v('CWE-94'), // jinja2 autoescape=False
+  B702: v('CWE-80'), // mako
+  B703: v('CWE-80'),
+  B704: v('CWE-80'),
+  'bandit-parse-error': l
+};
+
+/** GuardDog threat rules that describe a capability (noisy on benign code), not intent. */
+const GUARDDOG_CAPABILITY_THREATS = new Set([
+  'threat-runtime-obfuscation-unicode',
+  'threat-runtime-obfuscation-general',
+  'threat-runtime-obfuscation-dynamic-eval',
+  'threat-runtime-obfuscation-js-mangling',
+  'threat-runtime-obfuscation-log-suppress',
+  'threat-runtime-obfuscation',
+  'threat-runtime-obfuscation-api',
+  'threat-runtime-environment-read',
+  'threat-runtime-system-info',
+  'threat-runtime-enumeration',
+  'threat-runtime-dynamic-loader',
+  'threat-process-sysinfo',
+  'threat-process-hooks',
+  'threat-npm-preinstall-script',
+  'threat-setup-suspicious-imports'
+]);
+
+/** Files where a secret is an example or a CI upload token: docs, CI configs, source maps. */
+const DOC_OR_CI =
+  /(^|\/)(readme[^/]*|pkg-info|changelog[^/]*|changes[^/]*|history[^/]*|[^/]*\.(md|rst|txt|adoc|map)|\.travis\.yml|\.gitlab-ci\.yml|appveyor\.yml|azure-pipelines\.yml|\.drone\.yml|jenkinsfile|tox\.ini|codecov\.yml|\.codecov\.yml)$|(^|\/)(docs?|\.github|\.circleci|\.gitlab|\.azure-pipelines|\.buildkite)\//i;
+
+/** `exec(open(...).read())` of a file the package ships (its version file, say): runs its own code. */
+const OWN_FILE_EXEC = /\b(exec|eval)\s*\(\s*(compile\s*\(\s*)?(open\s*\([^)]*\)|\w+)\.read\(\)/;
+const EXEC_RULES = new Set(['B102', 'B307', 'repoguard.python.eval-exec']);
+const REMOTE = /https?:|urlopen|request|socket|decode|b64|base64|zlib|marshal|codecs/i;
+
+/** True when a secret finding sits in docs, CI configuration or a source map (examples, upload tokens). */
+export function docOrCiFile(path: string): boolean {
+  return DOC_OR_CI.test(path);
+}
+
+/** The class of a finding's rule (and the CWE of a vulnerability sink). */
+export function classOf(f: IFinding & { snippet?: string }): IRuleClass {
+  if (EXEC_RULES.has(f.ruleId) && f.snippet) {
+    if (OWN_FILE_EXEC.test(f.snippet) && !REMOTE.test(f.snippet)) return l;
+  }
+  const own = OWN_RULE_CLASSES[f.ruleId];
+  if (own) return own;
+  if (f.scanner === 'bandit') return BANDIT_CLASSES[f.ruleId] ?? c;
+  if (f.scanner === 'guarddog') {
+    if (f.ruleId.startsWith('capability-')) return c;
+    if (GUARDDOG_CAPABILITY_THREATS.has(f.ruleId)) return c;
+    if (f.ruleId.startsWith('threat-')) return m;
+    return c; // metadata rules
+  }
+  if (f.scanner === 'dynamic' || f.scanner === 'sandbox') return m;
+  if (f.scanner === 'models') return f.severity === 'info' || f.severity === 'low' ? l : m;
+  if (f.category === 'malicious' || f.category === 'dynamic') return m;
+  if (f.category === 'vulnerability') return v('');
+  return c;
+}
