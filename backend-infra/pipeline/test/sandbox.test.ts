@@ -438,7 +438,21 @@ describe('scanner outputs are private to each scanner', () => {
   it('a link or fifo a scanner leaves as its output is removed before the output is read', async () => {
     const secret = randomBytes(12).toString('hex');
     const canary = path.join(await hostDir(), 'credentials');
-    await writeFile(canary, `token = ${secret}\n`);
+    // Shaped as a log, so that a host reading through the link would take it as the result.
+    await writeFile(
+      canary,
+      JSON.stringify(
+        makeLog({ name: 'host file' }, [
+          makeResult({
+            ruleId: 'host/credentials',
+            message: `token = ${secret}`,
+            uri: 'credentials',
+            severity: 'info',
+            confidence: 'high'
+          })
+        ])
+      )
+    );
     const left: string[] = [];
     const spec: IScannerSpec = {
       name: 'linker',
