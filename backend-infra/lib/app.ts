@@ -6,6 +6,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { envOf, sameAccount, type RepoGuardConfig, type SharedVpcConfig } from './config';
 import { NetworkStack } from './stacks/network-stack';
 import { NotificationStack } from './stacks/notification-stack';
+import { fanOutSettingsFromContext } from './constructs/fan-out';
 import { PipelineStack } from './stacks/pipeline-stack';
 import { StudioStack } from './stacks/studio-stack';
 import type { VpcSource } from './vpc-source';
@@ -88,6 +89,7 @@ export function buildRepoGuardApp(
     },
     logRetention,
     alertEmail: config.alertEmail,
+    fanOut: fanOutSettingsFromContext(app.node),
     studioAccount:
       config.enableStudio && !sameAccount(config.studio, config.pipeline)
         ? config.studio.account

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Aspects, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -9,7 +9,8 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import { Construct } from 'constructs';
+import { Construct, type Node } from 'constructs';
+import { acknowledgeKnownWildcards, type WildcardReason } from '../nag';
 import type { ScanProject } from './scan-project';
 
 /** Tunables of the fan-out (CDK context keys of the same names, see lib/config.ts and the README). */
@@ -58,8 +59,57 @@ export interface FanOutProps extends FanOutSettings {
   readonly logRetention: logs.RetentionDays;
 }
 
+/** CDK context keys of the fan-out settings (`-c fanOutMaxConcurrency=20`, or cdk.json). */
+export const FAN_OUT_CONTEXT = {
+  maxConcurrency: 'fanOutMaxConcurrency',
+  toleratedFailurePercentage: 'fanOutToleratedFailurePercentage',
+  maxRequestsPerRun: 'maxRequestsPerRun',
+  requestTimeoutMinutes: 'fanOutRequestTimeoutMinutes',
+  sweepEveryMinutes: 'fanOutSweepMinutes'
+} as const;
+
+/** The fan-out settings given as CDK context (numbers, or strings from `-c`); a bad value names its key. */
+export function fanOutSettingsFromContext(node: Node): FanOutSettings {
+  const num = (key: string): number | undefined => {
+    const raw: unknown = node.tryGetContext(key);
+    if (raw === undefined || raw === null || raw === '') return undefined;
+    const value = Number(raw);
+    if (!Number.isFinite(value)) {
+      throw new Error(`context "${key}" must be a number, got ${JSON.stringify(raw)}`);
+    }
+    return value;
+  };
+  const timeout = num(FAN_OUT_CONTEXT.requestTimeoutMinutes);
+  const sweep = num(FAN_OUT_CONTEXT.sweepEveryMinutes);
+  return {
+    maxConcurrency: num(FAN_OUT_CONTEXT.maxConcurrency),
+    toleratedFailurePercentage: num(FAN_OUT_CONTEXT.toleratedFailurePercentage),
+    maxRequestsPerRun: num(FAN_OUT_CONTEXT.maxRequestsPerRun),
+    requestTimeout: timeout === undefined ? undefined : Duration.minutes(timeout),
+    sweepEvery: sweep === undefined ? undefined : Duration.minutes(sweep)
+  };
+}
+
 /** S3 prefix of the items files. */
 export const ITEMS_PREFIX = 'fan-out/';
+
+/** The wildcards of the fan-out's grants, and why each is acceptable (cdk-nag AwsSolutions-IAM5). */
+export const FAN_OUT_WILDCARDS: WildcardReason[] = [
+  {
+    pattern: /^Resource::arn:<AWS::Partition>:s3:::<StoreArtifacts[0-9A-F]{8}>\/\*$/,
+    reason:
+      "The Distributed Map's S3 item reader reads this run's items file; CDK grants the item reader the objects of the pipeline's own artifact bucket (the key is per execution)."
+  },
+  {
+    pattern: /^Resource::<StoreArtifacts[0-9A-F]{8}\.Arn>\/fan-out\/\*$/,
+    reason: 'The list build writes fan-out/<execution>/items.json: only under the fan-out prefix.'
+  },
+  {
+    pattern: /^Resource::arn:.*:states:.*:execution:.*FanOutStateMachine[0-9A-F]{8}.*:(\*|push\*)$/,
+    reason:
+      "Executions of this state machine only (their names are generated): the Distributed Map starts, watches and stops its own child executions; the pipeline's action watches the execution it started."
+  }
+];
 
 /**
  * The AWS fan-out: a Step Functions state machine that lists the pending
@@ -290,10 +340,22 @@ export class FanOut extends Construct {
         (requestTimeout.toMinutes() + 30) * Math.ceil(maxRequests / maxConcurrency) + 60
       )
     });
-    Validations.of(this.stateMachine).acknowledge({
-      id: 'AwsSolutions-SF1',
-      reason:
-        'Logs every event (level ALL) to a KMS-encrypted log group; execution data is left out because it holds requester addresses.'
+
+    // X-Ray and log delivery (tracing, logging) support no resource-level permission.
+    const smPolicy = this.stateMachine.role.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
+    if (smPolicy) {
+      Validations.of(smPolicy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Only X-Ray tracing and CloudWatch Logs delivery actions (xray:PutTraceSegments, xray:GetSampling*, logs:*LogDelivery, logs:Describe*) use "*": they support no resource-level permission.'
+      });
+    }
+    // The pipeline's action role is created after this construct: acknowledge once the stack is complete.
+    const stack = Stack.of(this);
+    Aspects.of(stack).add({
+      visit: node => {
+        if (node === stack) acknowledgeKnownWildcards(stack, FAN_OUT_WILDCARDS);
+      }
     });
 
     this.sweep = new scheduler.Schedule(this, 'Sweep', {
