@@ -28,11 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .contract import default_allowed_hosts
 from .workspace import ENV_VAR as WORKSPACE_ENV
 from .workspace import Workspace, WorkspaceError
 
 MODES = ("embedded", "aws")
-DEFAULT_ALLOWED_HOSTS = ("github.com", "gitlab.com", "bitbucket.org")
+DEFAULT_ALLOWED_HOSTS = default_allowed_hosts()  # src/common/contract.json
 
 
 class ConfigError(WorkspaceError):

@@ -13,10 +13,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import random
 import subprocess
 import tempfile
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from tenacity import (
     retry,
@@ -25,7 +29,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from . import ledger
+from . import contract, ledger
 
 
 class GitError(RuntimeError):
@@ -50,6 +54,44 @@ def token_env(token: str | None) -> dict[str, str]:
         "GIT_CONFIG_KEY_0": "http.extraHeader",
         "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
     }
+
+
+@contextmanager
+def append_lock(file: Path) -> Iterator[None]:
+    """The advisory lock the pipeline's ledger takes too (``contract.json`` git.appendLock).
+
+    An exclusive create of ``file``; a lock older than ``staleMs`` is broken;
+    after ``waitMs`` the writer goes ahead and relies on the push check alone,
+    as it does where the lock cannot be created at all (a read-only folder).
+    """
+    spec = contract.append_lock()
+    deadline = time.monotonic() + spec["waitMs"] / 1000
+    held = False
+    while True:
+        try:
+            fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            try:
+                if time.time() - file.stat().st_mtime > spec["staleMs"] / 1000:
+                    file.unlink(missing_ok=True)
+                    continue
+            except OSError:
+                continue  # released meanwhile
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.005 + random.random() * 0.02)  # noqa: S311 - jitter, not a secret
+            continue
+        except OSError:
+            break  # cannot lock here: rely on the push check alone
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"{os.getpid()}\n")
+        held = True
+        break
+    try:
+        yield
+    finally:
+        if held:
+            file.unlink(missing_ok=True)
 
 
 def _cache_root() -> Path:
@@ -106,8 +148,7 @@ class GitFileStore:
         )
         if proc.returncode != 0:
             message = proc.stderr.strip()
-            lost_race = ("non-fast-forward", "fetch first", "[rejected]", "cannot lock ref")
-            if any(words in message for words in lost_race):
+            if contract.lost_race(message):
                 raise Conflict(message)
             raise GitError(f"git {args[0]} failed: {message}")
         return proc.stdout
@@ -154,6 +195,31 @@ class GitFileStore:
         tip = self._fetch()
         return {name: self._show(tip, name) for name in names}
 
+    def append(
+        self, name: str, columns: Sequence[str], rows: list[dict[str, str]], message: str
+    ) -> str:
+        """Append rows to a CSV file in one commit; return the commit sha.
+
+        A local bare repo (the embedded mode) is also guarded by the append
+        lock the pipeline's writers take, so the two languages queue up
+        instead of racing; a lost race is retried either way.
+        """
+        lock = self._lock_file()
+        if lock is None:
+            return self._append(name, columns, rows, message)
+        with append_lock(lock):
+            return self._append(name, columns, rows, message)
+
+    def _lock_file(self) -> Path | None:
+        parts = urlsplit(self.url)
+        if parts.scheme == "file" and not parts.netloc:
+            repo = Path(unquote(parts.path))
+        elif "://" not in self.url and Path(self.url).is_absolute():
+            repo = Path(self.url)
+        else:
+            return None
+        return repo / contract.append_lock()["file"] if repo.is_dir() else None
+
     @retry(
         retry=retry_if_exception_type(Conflict),
         # Under heavy contention a writer may lose many races: keep trying for a minute.
@@ -161,10 +227,9 @@ class GitFileStore:
         wait=wait_random_exponential(multiplier=0.05, max=1),
         reraise=True,
     )
-    def append(
+    def _append(
         self, name: str, columns: Sequence[str], rows: list[dict[str, str]], message: str
     ) -> str:
-        """Append rows to a CSV file in one commit; return the commit sha."""
         tip = self._fetch()
         text = ledger.append_rows(self._show(tip, name), list(columns), rows)
         blob = self._git("hash-object", "-w", "--stdin", input=text).strip()

@@ -1,6 +1,6 @@
 """The request and result CSV formats, read and appended from Python.
 
-The column lists are not written here: they are read from ``columns.json``,
+The column lists are not written here: they are read from ``contract.json``,
 the file the TypeScript formats module (``src/common/columns.ts``) is built on,
 so both sides always agree. The rules mirror ``src/common/csv.ts`` and both are
 tested on the same golden files in ``src/common/fixtures/``.
@@ -10,25 +10,19 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
+
+from .contract import contract
 
 _BOM = "\ufeff"
 #: Number of columns each row must have: the contract's columns.
-_REQUIRED = {"request": 7, "result": 15}
+_REQUIRED: dict[str, int] = contract()["requiredColumns"]
 
 
-@cache
 def columns() -> dict:
-    """The shared format definition (columns.json), from the wheel or the source tree."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "columns.json", here.parent / "src" / "common" / "columns.json"):
-        if candidate.is_file():
-            return json.loads(candidate.read_text(encoding="utf-8"))
-    raise FileNotFoundError("columns.json is missing: reinstall repoguard")
+    """The shared format definition (``repoguard.contract``)."""
+    return contract()
 
 
 def request_columns() -> list[str]:
@@ -103,15 +97,8 @@ def _parse(text: str, cols: list[str], required: int) -> ParsedFile:
     return parsed
 
 
-_ARCHIVE = re.compile(
-    r"^https://github\.com/([^/\s]+)/([^/\s]+)/archive/(?:refs/(?:heads|tags)/)?(.+?)\.(?:zip|tar\.gz)$",
-    re.IGNORECASE,
-)
-_CODELOAD = re.compile(
-    r"^https://codeload\.github\.com/([^/\s]+)/([^/\s]+)/(?:zip|tar\.gz|legacy\.zip|legacy\.tar\.gz)/"
-    r"(?:refs/(?:heads|tags)/)?(.+)$",
-    re.IGNORECASE,
-)
+_ARCHIVE = re.compile(contract()["legacyUrls"]["archive"], re.IGNORECASE)
+_CODELOAD = re.compile(contract()["legacyUrls"]["codeload"], re.IGNORECASE)
 
 
 def from_legacy_url(url: str) -> tuple[str, str]:

@@ -11,12 +11,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-STAGES = ("ingest", "scan", "decide", "publish", "record", "notify")
+from . import contract
+
+STAGES = contract.stages()
+#: Where a request can be, in order (``queued`` before the stages, ``done`` after).
+RUN_STAGES = tuple(contract.run_state()["stages"])
 
 
 class EmbeddedPipelineStatus:
     def __init__(self, root: Path):
-        self.state_dir = Path(root) / "state"
+        self.state_dir = Path(root) / contract.run_state()["dir"]
 
     def states(self) -> dict[str, dict]:
         """The latest state of every request the runner has touched, by request id."""
@@ -34,9 +38,16 @@ class EmbeddedPipelineStatus:
 
 
 def embedded_pipeline(states: dict[str, dict]) -> dict[str, Any]:
-    """The local runner's executions, grouped from the per-request state files."""
+    """The local runner's executions, grouped from the per-request state files.
+
+    An execution is ``InProgress`` while any of its requests is neither done
+    nor failed (its ``stage`` is the earliest such request's), else ``Failed``
+    when one failed, else ``Succeeded``: the same answer whatever order the
+    state files are listed in.
+    """
     executions: dict[str, dict[str, Any]] = {}
-    for state in states.values():
+    for key in sorted(states):
+        state = states[key]
         eid = state.get("execution_id") or "unknown"
         run = executions.setdefault(
             eid,
@@ -51,13 +62,17 @@ def embedded_pipeline(states: dict[str, dict]) -> dict[str, Any]:
         run["updated_at"] = max(run["updated_at"], updated)
         stage = state.get("stage")
         if state.get("status") == "failed":
-            run["status"] = "Failed"
+            run.setdefault("_failed", True)
         elif stage != "done":
-            run["status"] = "InProgress"
-            order = ("queued", *STAGES)
+            run["_running"] = True
             current = run["stage"]
-            if stage in order and (current is None or order.index(stage) < order.index(current)):
+            if stage in RUN_STAGES and (
+                current is None or RUN_STAGES.index(stage) < RUN_STAGES.index(current)
+            ):
                 run["stage"] = stage
+    for run in executions.values():
+        running, failed = run.pop("_running", False), run.pop("_failed", False)
+        run["status"] = "InProgress" if running else "Failed" if failed else "Succeeded"
     ordered = sorted(executions.values(), key=lambda r: r["started_at"], reverse=True)
     current = next((r for r in ordered if r["status"] == "InProgress"), None)
     return {

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import ledger
+from . import contract, ledger
 from .gitstore import GitFileStore
 from .pipeline_status import EmbeddedPipelineStatus
 from .validation import FieldError, Policy, validate_request
 from .workspace import Workspace
 
-DECISIONS = ("approved", "refused", "error")
+DECISIONS = contract.decisions()
 
 
 class ValidationError(ValueError):

@@ -11,21 +11,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote_to_bytes
 
-LIMITS = {
-    "request_id": 64,
-    "package_name": 100,
-    "repo_url": 2048,
-    "ref": 200,
-    "requester_email": 254,
-    "justification": 2000,
-}
+from .contract import contract, pattern
+
+LIMITS: dict[str, int] = dict(contract()["limits"])
 
 _CONTROL = re.compile("[\u0000-\u0008\u000b-\u001f\u007f\u2028\u2029]")
 _ANY_CONTROL = re.compile("[\u0000-\u001f\u007f\u2028\u2029]")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-_PACKAGE_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+_REQUEST_ID = pattern("requestId")
+_PACKAGE_NAME = pattern("packageName")
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#%&+^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
@@ -69,9 +64,10 @@ def ref_problem(ref: str) -> str | None:
     return None
 
 
-def _under(path: str, roots: tuple[str, ...]) -> bool:
-    if any(segment in ("..", ".") for segment in path.split("/")):
+def _under(segments: list[str], roots: tuple[str, ...]) -> bool:
+    if any(segment in ("..", ".") for segment in segments):
         return False
+    path = "/" + "/".join(segments)
     for root in roots:
         base = root.rstrip("/")
         if base.startswith("/") and (path == base or path.startswith(base + "/")):
@@ -79,47 +75,78 @@ def _under(path: str, roots: tuple[str, ...]) -> bool:
     return False
 
 
+#: ``scheme://authority/path`` read literally, as in ``src/common/validate.ts``.
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+_HIERARCHICAL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/]*)(.*)$", re.DOTALL)
+
+
+def _segments(path: str) -> list[str] | None:
+    """The %-decoded, non-empty segments of a path; None on an invalid escape."""
+    out = []
+    for part in path.split("/"):
+        if part == "":
+            continue
+        if re.search(r"%(?![0-9A-Fa-f]{2})", part):
+            return None
+        try:
+            out.append(unquote_to_bytes(part).decode("utf-8"))
+        except UnicodeDecodeError:
+            return None
+    return out
+
+
 def repo_url_problem(url: str, policy: Policy) -> str | None:
+    """Why a repository URL is refused, or None (the grammar of ``repoUrlProblem``).
+
+    The URL is read literally: a URL a WHATWG parser would first normalise
+    (``\\`` for ``/``, a default ``:443``, ``..`` segments, a %-escaped host,
+    an empty ``@`` user) is refused on both sides, not rewritten.
+    """
     if url == "":
         return "is required"
     if len(url) > LIMITS["repo_url"]:
         return f"is longer than {LIMITS['repo_url']} characters"
-    if _ANY_CONTROL.search(url) or re.search(r"\s", url):
+    if _ANY_CONTROL.search(url) or " " in url:
         return "must not contain spaces or control characters"
     if url.startswith("-"):
         return 'must not start with "-" (it would be read as an option)'
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
+    if "\\" in url:
+        return "must not contain a backslash"
+    if not url.isascii():
+        return "must be ASCII (%-escape anything else)"
+    scheme_match = _SCHEME.match(url)
+    parts = _HIERARCHICAL.match(url)
+    if not scheme_match or not parts:
         return "is not a URL"
-    scheme = parts.scheme.lower()
-    if not scheme or "://" not in url:
-        return "is not a URL"
+    scheme = scheme_match.group(1).lower()
     if scheme not in ("https", "file"):
         return f"must use https:// (not {scheme})"
-    if parts.username is not None or parts.password is not None:
+    authority, path = parts.groups()
+    if "@" in authority:
         return "must not contain credentials (user:password@)"
-    if parts.query or parts.fragment or "?" in url or "#" in url:
+    if "?" in url or "#" in url:
         return "must not have a query (?) or fragment (#)"
+    segments = _segments(path)
+    if segments is None:
+        return "has an invalid %-escape"
     if scheme == "file":
         roots = policy.allowed_local_roots
         if not roots:
             return "file:// sources are accepted only in the embedded mode"
-        if parts.netloc != "":
+        if authority != "":
             return "a file:// URL must not name a host"
-        if not _under(unquote(parts.path), roots):
+        if not _under(segments, roots):
             return f"a file:// source must lie under {' or '.join(roots)}"
         return None
-    host = (parts.hostname or "").lower()
+    host, colon, _port = authority.partition(":")
+    host = host.lower()
     if host not in {h.lower() for h in policy.allowed_hosts}:
         return f"host {host} is not on the allow list ({', '.join(policy.allowed_hosts)})"
-    if port is not None:
+    if colon:
         return "must not name a port"
-    segments = [s for s in parts.path.split("/") if s]
     if len(segments) < 2:
         return "must name a repository (https://HOST/OWNER/REPO)"
-    if any(s in ("..", ".") or s.startswith("-") for s in segments):
+    if any(s in ("..", ".") or s.startswith("-") or "/" in s for s in segments):
         return "has a path segment that is not allowed"
     return None
 

@@ -1,11 +1,12 @@
 /** Pure helpers of the panel (no DOM, no JupyterLab): statuses, filters, dependencies. */
+import { DECISIONS } from './common/contract';
 import type { IInstallState, RepoGuard } from './tokens';
 
-export const DECISIONS: readonly string[] = ['approved', 'refused', 'error'];
+export { DECISIONS };
 
 /** True once the pipeline has decided. */
 export function isFinal(status: string): boolean {
-  return DECISIONS.includes(status);
+  return (DECISIONS as readonly string[]).includes(status);
 }
 
 /** True while a request is waiting for or going through the pipeline. */

@@ -1,11 +1,12 @@
 /** Names shared across RepoGuard's frontend plugins: the model token, wire types and command ids. */
 import { Token } from '@lumino/coreutils';
 import { ISignal } from '@lumino/signaling';
+import type * as common from './common';
 
 /** Wire types of the `/repoguard/` REST API. */
 export namespace RepoGuard {
   export type Mode = 'embedded' | 'aws';
-  export type Decision = 'approved' | 'refused' | 'error';
+  export type Decision = common.Decision;
   /** `requested`, `queued`, a stage name (`ingest`, `scan`, … or `Scan` in aws mode), or a decision. */
   export type Status = string;
 
@@ -30,37 +31,10 @@ export namespace RepoGuard {
   }
 
   /** A row of `external-package-request.csv`. */
-  export interface IRequestRow {
-    request_id: string;
-    package_name: string;
-    repo_url: string;
-    ref: string;
-    requester_email: string;
-    justification: string;
-    requested_at: string;
-  }
+  export type IRequestRow = common.IRequestRow;
 
-  /** A row of `external-package-results.csv`. */
-  export interface IResultRow {
-    request_id: string;
-    package_name: string;
-    repo_url: string;
-    ref: string;
-    commit_sha: string;
-    decision: Decision;
-    max_severity: string;
-    critical: string;
-    high: string;
-    medium: string;
-    low: string;
-    private_repo_url: string;
-    report_url: string;
-    scanned_at: string;
-    execution_id: string;
-    reason?: string;
-    /** `name spec; name spec` */
-    dependencies?: string;
-  }
+  /** A row of `external-package-results.csv` (every column, `decision` typed). */
+  export type IResultRow = common.IResultRow & { decision: Decision };
 
   /** One request with its live status (`GET /repoguard/requests`). */
   export interface IRequestStatus {
@@ -89,14 +63,10 @@ export namespace RepoGuard {
     executions: IExecution[];
   }
 
-  export interface IFinding {
-    scanner: string;
-    rule_id: string;
-    severity: string;
-    message: string;
-    path: string;
-    line: number | null;
-  }
+  /** One finding as the policy judged it (`findings.json`). */
+  export type IFinding = common.IJudgedFinding;
+  /** `findings.json` beside the report's SARIF log. */
+  export type IFindings = common.IFindingsFile;
 
   /** `GET /repoguard/results/<request_id>` */
   export interface IResultDetail {
@@ -105,8 +75,8 @@ export namespace RepoGuard {
     decision: Decision;
     reason: string;
     result: IResultRow;
-    /** null when the report has no SARIF log. */
-    findings: IFinding[] | null;
+    /** The report's `findings.json` as the pipeline wrote it; null when the report has none. */
+    findings: IFindings | null;
     /** Path of the report page under `/repoguard/`. */
     report: string;
   }

@@ -19,8 +19,7 @@ synth
 variant="$(mktemp -d)"
 trap 'rm -rf "$variant"' EXIT
 echo "== cdk synth (enableStudio, webhook trigger, alert mail) -> $variant"
-synth -o "$variant" -c enableStudio=true -c trigger=webhook -c alertEmail=infosec@example.com \
-  -c githubTokenSecretArn=arn:aws:secretsmanager:eu-west-1:123456789012:secret:repoguard/github-token-AbCdEf
+synth -o "$variant" -c enableStudio=true -c trigger=webhook -c alertEmail=infosec@example.com
 
 for dir in cdk.out "$variant"; do
   echo "== checkov $dir"

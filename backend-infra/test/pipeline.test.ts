@@ -92,12 +92,14 @@ describe('PipelineStack: key and storage', () => {
 
   test('the GitHub token secret is created, encrypted with the key', () => {
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'repoguard/github-token',
       KmsKeyId: Match.anyValue()
     });
   });
 
   test('the scanner image repository scans on push, has immutable tags and KMS encryption', () => {
     template.hasResourceProperties('AWS::ECR::Repository', {
+      RepositoryName: 'repoguard-scanner',
       ImageScanningConfiguration: { ScanOnPush: true },
       ImageTagMutability: 'IMMUTABLE',
       EncryptionConfiguration: { EncryptionType: 'KMS', KmsKey: Match.anyValue() }
@@ -243,15 +245,8 @@ describe('PipelineStack: least privilege', () => {
     expect(actionsOf('Scan')).not.toContain('secretsmanager:GetSecretValue');
     for (const stage of ['Ingest', 'Scan']) expect(actionsOf(stage)).not.toContain('ses:SendEmail');
     const reportsId = logicalIdStartingWith(template, 'AWS::S3::Bucket', 'StoreReports');
-    expect(JSON.stringify(statementsOfRole(template, roleId('Scan')))).not.toContain(reportsId);
-    // Ingest touches the report bucket's request inbox only (reads and deletes inbox objects).
-    const ingestWrites = statementsOfRole(template, roleId('Ingest')).filter(s =>
-      JSON.stringify(s).includes(reportsId)
-    );
-    for (const s of ingestWrites) {
-      for (const action of [s.Action].flat()) expect(action).toMatch(/^s3:(Get|List|DeleteObject)/);
-      const objects = [s.Resource].flat().filter((r: any) => r['Fn::Join']);
-      for (const r of objects) expect(r['Fn::Join'][1][1]).toBe('/inbox/*');
+    for (const stage of ['Ingest', 'Scan']) {
+      expect(JSON.stringify(statementsOfRole(template, roleId(stage)))).not.toContain(reportsId);
     }
   });
 
@@ -282,8 +277,12 @@ describe('PipelineStack: pipeline and trigger', () => {
         Location: { Ref: bucketId },
         EncryptionKey: { Type: 'KMS', Id: Match.anyValue() }
       },
-      // One build per request through the fan-out state machine (test/fanout.test.ts).
-      Stages: [Match.objectLike({ Name: 'Source' }), Match.objectLike({ Name: 'FanOut' })]
+      Stages: [
+        Match.objectLike({ Name: 'Source' }),
+        Match.objectLike({ Name: 'Ingest' }),
+        Match.objectLike({ Name: 'Scan' }),
+        Match.objectLike({ Name: 'Finish' })
+      ]
     });
   });
 
@@ -335,12 +334,21 @@ describe('PipelineStack: pipeline and trigger', () => {
     template.resourceCountIs('AWS::CodePipeline::Webhook', 0);
   });
 
-  test('the pipeline runs no build itself: it starts the fan-out, whose execution name every child records', () => {
+  test('the execution id reaches every stage', () => {
     const pipeline = resourcesOf(template, 'AWS::CodePipeline::Pipeline')[0][1].Properties!;
-    const actions = pipeline.Stages.flatMap((s: any) => s.Actions);
-    expect(actions.filter((a: any) => a.ActionTypeId.Provider === 'CodeBuild')).toEqual([]);
-    const invoke = actions.find((a: any) => a.ActionTypeId.Provider === 'StepFunctions');
-    expect(invoke.Configuration).toMatchObject({ ExecutionNamePrefix: 'push' });
+    const builds = pipeline.Stages.flatMap((s: any) => s.Actions).filter(
+      (a: any) => a.ActionTypeId.Provider === 'CodeBuild'
+    );
+    expect(builds).toHaveLength(3);
+    for (const action of builds) {
+      expect(JSON.parse(action.Configuration.EnvironmentVariables)).toEqual([
+        {
+          name: 'REPOGUARD_EXECUTION_ID',
+          type: 'PLAINTEXT',
+          value: '#{codepipeline.PipelineExecutionId}'
+        }
+      ]);
+    }
   });
 
   test('failed executions notify a KMS-encrypted, TLS-only SNS topic', () => {
@@ -367,14 +375,7 @@ describe('PipelineStack: options', () => {
   let webhook: Template;
   beforeAll(() => {
     webhook = Template.fromStack(
-      buildApp(
-        {
-          trigger: 'webhook',
-          githubTokenSecretArn:
-            'arn:aws:secretsmanager:eu-west-1:123456789012:secret:repoguard/github-token-AbCdEf'
-        },
-        { injectImage: true }
-      ).stacks.pipeline
+      buildApp({ trigger: 'webhook' }, { injectImage: true }).stacks.pipeline
     );
   });
 
@@ -382,12 +383,11 @@ describe('PipelineStack: options', () => {
     webhook.hasResourceProperties('AWS::CodePipeline::Webhook', {
       Authentication: 'GITHUB_HMAC',
       AuthenticationConfiguration: {
-        SecretToken: Match.stringLikeRegexp('resolve:secretsmanager:.*:SecretString:token::')
+        SecretToken: Match.objectLike({
+          'Fn::Join': ['', Match.arrayWith(['{{resolve:secretsmanager:'])]
+        })
       },
-      Filters: [
-        { JsonPath: '$.ref', MatchEquals: 'refs/heads/main' },
-        { JsonPath: '$.head_commit.modified[0]', MatchEquals: 'external-package-request.csv' }
-      ],
+      Filters: [{ JsonPath: '$.ref', MatchEquals: 'refs/heads/{Branch}' }],
       RegisterWithThirdParty: true
     });
     webhook.hasResourceProperties('AWS::CodePipeline::Pipeline', {
@@ -410,7 +410,7 @@ describe('PipelineStack: options', () => {
     webhook.resourcePropertiesCountIs(
       'AWS::CodeBuild::Project',
       { Environment: Match.objectLike({ Image: TEST_IMAGE }) },
-      5 // ingest, scan, finish, and the fan-out's list and request
+      3
     );
   });
 

@@ -9,7 +9,7 @@
 Both answer ``fingerprint()`` cheaply and without any rate-limited GitHub API
 call; the handlers derive each response's ETag from it and answer ``304``
 before reading anything else. The run-state aggregation lives in
-``repoguard.pipeline_status``, the findings reader in ``repoguard.findings``.
+``repoguard.pipeline_status``; the findings are the pipeline's ``findings.json``, served as is.
 """
 
 from __future__ import annotations

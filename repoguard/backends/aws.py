@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import subprocess
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from ..findings import findings_from_sarif
 from ..service import RequestService
 from ..workspace import WorkspaceError
-from .base import ReportNotFound, check_report_name, latest_result, result_body
+from .base import (
+    FILES,
+    ReportNotFound,
+    check_report_name,
+    findings_of,
+    latest_result,
+    result_body,
+)
 from .s3 import S3Reports
 
 
@@ -76,14 +81,13 @@ class AwsBackend:
 
     def result(self, request_id: str) -> dict[str, Any]:
         row = latest_result(self._service, request_id)
-        findings = None
+        data = None
         if self.reports is not None:
             try:
-                data, _ = self.reports.get(request_id, "report.sarif")
-                findings = findings_from_sarif(json.loads(data), request_id)
-            except (ReportNotFound, ValueError):
-                findings = None
-        return result_body(row, findings)
+                data, _ = self.reports.get(request_id, FILES["findings"])
+            except ReportNotFound:
+                data = None
+        return result_body(row, findings_of(data))
 
     def report_file(self, request_id: str, name: str) -> tuple[bytes, str]:
         check_report_name(request_id, name)

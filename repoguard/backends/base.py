@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import re
+import json
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..contract import files, pattern
 from ..service import RequestService, UnknownPackage
 
-SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-SAFE_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9]+)*$")
+SAFE_ID = pattern("safeId")
+SAFE_FILE = pattern("reportFile")
+FILES = files()
 #: The only report files served, with their content types.
 REPORT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -54,7 +56,23 @@ def latest_result(service: RequestService, request_id: str) -> dict[str, str]:
     return found[-1]
 
 
-def result_body(row: dict[str, str], findings: list[dict[str, Any]] | None) -> dict[str, Any]:
+def findings_of(data: bytes | None) -> dict[str, Any] | None:
+    """The report's ``findings.json`` as the pipeline wrote it (served as is), or None.
+
+    The pipeline normalises the findings once (adjusted severity, gate,
+    waived, reason: ``src/common/findings.ts``); this side only checks that
+    the file is a JSON object, so nothing here can disagree with the decision.
+    """
+    if data is None:
+        return None
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def result_body(row: dict[str, str], findings: dict[str, Any] | None) -> dict[str, Any]:
     rid = row["request_id"]
     return {
         "request_id": rid,
@@ -63,5 +81,5 @@ def result_body(row: dict[str, str], findings: list[dict[str, Any]] | None) -> d
         "reason": row.get("reason", ""),
         "result": row,
         "findings": findings,
-        "report": f"reports/{rid}/report.html",
+        "report": f"reports/{rid}/{FILES['reportPage']}",
     }

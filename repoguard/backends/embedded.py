@@ -7,16 +7,22 @@ writing ``DIR/state/<id>.json``, reports live in ``DIR/reports/<id>/``.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Any
 
-from ..findings import findings_from_sarif
 from ..pipeline_status import EmbeddedPipelineStatus, embedded_pipeline
 from ..service import RequestService, embedded_service
 from ..workspace import Workspace, WorkspaceError
-from .base import SAFE_ID, ReportNotFound, check_report_name, latest_result, result_body
+from .base import (
+    FILES,
+    SAFE_ID,
+    ReportNotFound,
+    check_report_name,
+    findings_of,
+    latest_result,
+    result_body,
+)
 
 
 class EmbeddedBackend:
@@ -85,20 +91,11 @@ class EmbeddedBackend:
 
     def result(self, request_id: str) -> dict[str, Any]:
         row = latest_result(self.service(), request_id)
-        folder = self._report_dir(request_id)
-        sarif = folder / "report.sarif"
-        if not sarif.is_file():
-            candidates = sorted(folder.glob("*.sarif")) if folder.is_dir() else []
-            sarif = candidates[0] if candidates else sarif
-        findings = None
-        if sarif.is_file():
-            try:
-                findings = findings_from_sarif(
-                    json.loads(sarif.read_text(encoding="utf-8")), request_id
-                )
-            except ValueError:
-                findings = None
-        return result_body(row, findings)
+        try:
+            data, _ = self.report_file(request_id, FILES["findings"])
+        except ReportNotFound:
+            data = None
+        return result_body(row, findings_of(data))
 
     def report_file(self, request_id: str, name: str) -> tuple[bytes, str]:
         content_type = check_report_name(request_id, name)

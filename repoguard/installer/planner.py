@@ -80,6 +80,8 @@ class Planner:
             planned[key] = step
             plan.steps.append(step)
             for requirement in self._dependencies(step, plan):
+                if requirement.marker and not requirement.marker.evaluate(env.markers):
+                    continue  # not for this environment (python_version, sys_platform, ...)
                 if not env.satisfies(requirement):
                     why = f"dependency of {step.name}"
                     queue.append(Wanted(requirement.name, why=why, needed=requirement))

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-SHA = re.compile(r"^[0-9a-f]{40}$")
-NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+from ..contract import pattern
+
+SHA = pattern("commitSha")
+NAME = pattern("packageName")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,9 @@ from repoguard.workspace import Workspace
 from .conftest import commit_file
 
 HEADER = "request_id,package_name,repo_url,ref,commit_sha,decision,max_severity,critical,high,medium,low,private_repo_url,report_url,scanned_at,execution_id,reason,dependencies\n"
+#: The shared findings file (the panel's jest tests render the same one).
+FINDINGS = Path(__file__).resolve().parents[2] / "src" / "common" / "fixtures" / "findings.json"
+#: The raw scan: served as a report file, never re-read for findings.
 SARIF = {
     "version": "2.1.0",
     "runs": [
@@ -321,6 +324,7 @@ def decided(workspace, tmp_path):
     folder = workspace / "reports" / "rq-bad"
     folder.mkdir(parents=True)
     (folder / "report.sarif").write_text(json.dumps(SARIF))
+    (folder / "findings.json").write_bytes(FINDINGS.read_bytes())
     (folder / "report.html").write_text("<!doctype html><h1>shell-runner</h1>")
     (folder / "report.exe").write_text("MZ")
     (workspace / "secret.txt").write_text("do not serve")
@@ -334,17 +338,27 @@ async def test_approved_lists_the_latest_approval_of_each_package(jp_fetch, deci
     ]
 
 
-async def test_result_has_decision_reason_and_findings_worst_first(jp_fetch, decided):
+async def test_result_serves_the_pipelines_findings_file_as_is(jp_fetch, decided):
+    # Given a report folder with the raw SARIF log and the pipeline's findings.json
     body = _body(await jp_fetch("repoguard", "results", "rq-bad"))
     assert body["decision"] == "refused"
     assert body["reason"] == "1 finding(s) at or above medium"
     assert body["report"] == "reports/rq-bad/report.html"
-    assert [(f["rule_id"], f["severity"]) for f in body["findings"]] == [
-        ("B602", "high"),
-        ("B101", "low"),
-    ]
-    assert body["findings"][0]["path"] == "src/x/__init__.py"
-    assert body["findings"][0]["line"] == 8
+    # Then the findings are the pipeline's judgement, unchanged: the adjusted
+    # severity, the gate, the waived flag and the reason (no SARIF re-reading here)
+    assert body["findings"] == json.loads(FINDINGS.read_text())
+    waived = body["findings"]["findings"][2]
+    assert (waived["severity"], waived["scanner_severity"], waived["waived"]) == (
+        "info",
+        "high",
+        True,
+    )
+
+
+async def test_result_without_a_findings_file_has_none(jp_fetch, decided):
+    (decided / "reports" / "rq-bad" / "findings.json").unlink()
+    body = _body(await jp_fetch("repoguard", "results", "rq-bad"))
+    assert body["findings"] is None
 
 
 async def test_result_of_an_unknown_request_is_404(jp_fetch, decided):

@@ -22,7 +22,7 @@ def as_golden(parsed: ledger.ParsedFile) -> dict:
 
 
 def test_columns_come_from_the_shared_definition():
-    shared = json.loads((FIXTURES.parent / "columns.json").read_text())
+    shared = json.loads((FIXTURES.parent / "contract.json").read_text())
     assert ledger.request_columns() == shared["request"]
     assert ledger.result_columns()[:15] == [
         "request_id", "package_name", "repo_url", "ref", "commit_sha", "decision",

@@ -1,22 +1,16 @@
 /**
  * The request and result CSV formats of the request repo.
  *
- * The column lists live in `columns.json` so that the Python side
+ * The column lists live in `contract.json` so that the Python side
  * (`repoguard/ledger.py`) reads exactly the same definition; this module gives
  * them types. Columns may be appended to the results file, never reordered.
  */
-import definition from './columns.json';
+import definition from './contract.json';
+import { SEVERITIES, Severity } from './contract';
 
 export const REQUEST_COLUMNS = definition.request as readonly RequestColumn[];
 export const RESULT_COLUMNS = definition.result as readonly ResultColumn[];
 export const LEGACY_REQUEST_COLUMNS = definition.legacyRequest as readonly string[];
-export const DECISIONS = definition.decisions as readonly Decision[];
-export const SEVERITIES = definition.severities as readonly Severity[];
-export const REQUESTS_FILE = definition.files.requests;
-export const RESULTS_FILE = definition.files.results;
-
-export type Decision = 'approved' | 'refused' | 'error';
-export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'info';
 
 export type RequestColumn =
   | 'request_id'

@@ -3,16 +3,16 @@
  * `https://github.com/OWNER/REPO/archive/refs/heads/main.zip`. RepoGuard clones
  * instead, so such a URL maps to its repository and ref.
  */
+import contract from './contract.json';
+
 export interface ILegacySource {
   repoUrl: string;
   /** Branch, tag or commit; `''` means the default branch. */
   ref: string;
 }
 
-const ARCHIVE =
-  /^https:\/\/github\.com\/([^/\s]+)\/([^/\s]+)\/archive\/(?:refs\/(?:heads|tags)\/)?(.+?)\.(?:zip|tar\.gz)$/i;
-const CODELOAD =
-  /^https:\/\/codeload\.github\.com\/([^/\s]+)\/([^/\s]+)\/(?:zip|tar\.gz|legacy\.zip|legacy\.tar\.gz)\/(?:refs\/(?:heads|tags)\/)?(.+)$/i;
+const ARCHIVE = new RegExp(contract.legacyUrls.archive, 'i');
+const CODELOAD = new RegExp(contract.legacyUrls.codeload, 'i');
 
 /** Map a legacy URL to a repository and ref; other URLs pass through. */
 export function fromLegacyUrl(url: string): ILegacySource {

@@ -4,6 +4,9 @@
  * in the panel (to tell the user early) and in the pipeline (to decide).
  */
 import { IRequestRow, RequestColumn } from './columns';
+import { LIMITS, PATTERNS } from './contract';
+
+export { LIMITS };
 
 export interface IValidationPolicy {
   /** Hosts a `https://` repository URL may name (exact, case-insensitive). */
@@ -21,24 +24,14 @@ export interface IFieldError {
   reason: string;
 }
 
-export const LIMITS = {
-  requestId: 64,
-  packageName: 100,
-  repoUrl: 2048,
-  ref: 200,
-  email: 254,
-  justification: 2000
-} as const;
-
 // Control characters other than tab/newline (which only justification may hold).
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f\u2028\u2029]/;
 // eslint-disable-next-line no-control-regex
 const ANY_CONTROL = /[\u0000-\u001f\u007f\u2028\u2029]/;
 
-const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
-/** PEP 508 / npm compatible: letters, digits, `.`, `_`, `-`; starts and ends alnum. */
-const PACKAGE_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/;
+const REQUEST_ID = PATTERNS.requestId;
+const PACKAGE_NAME = PATTERNS.packageName;
 const EMAIL =
   /^[A-Za-z0-9.!#%&+^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/;
@@ -71,18 +64,41 @@ export function refProblem(ref: string): string | null {
   return null;
 }
 
-function localPathUnder(pathname: string, roots: readonly string[]): boolean {
-  const segments = pathname.split('/');
+function localPathUnder(segments: readonly string[], roots: readonly string[]): boolean {
   if (segments.some(s => s === '..' || s === '.')) {
     return false;
   }
+  const pathname = '/' + segments.join('/');
   return roots.some(root => {
     const base = root.replace(/\/+$/, '');
     return base.startsWith('/') && (pathname === base || pathname.startsWith(base + '/'));
   });
 }
 
-/** Why a repository URL is refused, or null when it is acceptable. */
+/** `scheme://authority/path` read literally, without a URL library's normalisation. */
+const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):/;
+const HIERARCHICAL = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/]*)(.*)$/;
+
+/** The %-decoded, non-empty segments of a path; null on an invalid escape. */
+function segmentsOf(path: string): string[] | null {
+  try {
+    return path
+      .split('/')
+      .filter(p => p !== '')
+      .map(p => decodeURIComponent(p));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Why a repository URL is refused, or null when it is acceptable.
+ *
+ * The URL is read literally (the same grammar as `repoguard/validation.py`):
+ * what git would be handed is what is checked. A URL that a WHATWG parser would
+ * first normalise (`\\` for `/`, a default `:443`, `..` segments, a %-escaped
+ * host, an empty `@` user) is refused, not rewritten.
+ */
 export function repoUrlProblem(url: string, policy: IValidationPolicy): string | null {
   if (url === '') {
     return 'is required';
@@ -90,58 +106,62 @@ export function repoUrlProblem(url: string, policy: IValidationPolicy): string |
   if (url.length > LIMITS.repoUrl) {
     return `is longer than ${LIMITS.repoUrl} characters`;
   }
-  if (ANY_CONTROL.test(url) || /\s/.test(url)) {
+  if (ANY_CONTROL.test(url) || url.includes(' ')) {
     return 'must not contain spaces or control characters';
   }
   if (url.startsWith('-')) {
     return 'must not start with "-" (it would be read as an option)';
   }
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
+  if (url.includes('\\')) {
+    return 'must not contain a backslash';
+  }
+  if (!/^[\x00-\x7f]*$/.test(url)) {
+    return 'must be ASCII (%-escape anything else)';
+  }
+  const scheme = SCHEME.exec(url)?.[1].toLowerCase();
+  const parts = HIERARCHICAL.exec(url);
+  if (!scheme || !parts) {
     return 'is not a URL';
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'file:') {
-    return `must use https:// (not ${parsed.protocol.replace(/:$/, '')})`;
+  if (scheme !== 'https' && scheme !== 'file') {
+    return `must use https:// (not ${scheme})`;
   }
-  if (parsed.username || parsed.password) {
+  const [, authority, path] = parts;
+  if (authority.includes('@')) {
     return 'must not contain credentials (user:password@)';
   }
-  if (parsed.search || parsed.hash) {
+  if (url.includes('?') || url.includes('#')) {
     return 'must not have a query (?) or fragment (#)';
   }
-  if (parsed.protocol === 'file:') {
+  const segments = segmentsOf(path);
+  if (segments === null) {
+    return 'has an invalid %-escape';
+  }
+  if (scheme === 'file') {
     const roots = policy.allowedLocalRoots ?? [];
     if (roots.length === 0) {
       return 'file:// sources are accepted only in the embedded mode';
     }
-    if (parsed.host !== '') {
+    if (authority !== '') {
       return 'a file:// URL must not name a host';
     }
-    let pathname: string;
-    try {
-      pathname = decodeURIComponent(parsed.pathname);
-    } catch {
-      return 'has an invalid %-escape';
-    }
-    if (!localPathUnder(pathname, roots) || /\.\.(\/|$)/.test(url)) {
+    if (!localPathUnder(segments, roots)) {
       return `a file:// source must lie under ${roots.join(' or ')}`;
     }
     return null;
   }
-  const host = parsed.hostname.toLowerCase();
+  const colon = authority.indexOf(':');
+  const host = (colon < 0 ? authority : authority.slice(0, colon)).toLowerCase();
   if (!policy.allowedHosts.map(h => h.toLowerCase()).includes(host)) {
     return `host ${host} is not on the allow list (${policy.allowedHosts.join(', ')})`;
   }
-  if (parsed.port !== '') {
+  if (colon >= 0) {
     return 'must not name a port';
   }
-  const parts = parsed.pathname.split('/').filter(p => p !== '');
-  if (parts.length < 2) {
+  if (segments.length < 2) {
     return 'must name a repository (https://HOST/OWNER/REPO)';
   }
-  if (parts.some(p => p === '..' || p === '.' || p.startsWith('-'))) {
+  if (segments.some(p => p === '..' || p === '.' || p.startsWith('-') || p.includes('/'))) {
     return 'has a path segment that is not allowed';
   }
   return null;

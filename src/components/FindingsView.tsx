@@ -9,7 +9,7 @@ export interface IFindingsViewProps {
   onOpenReport: (requestId: string) => void;
 }
 
-/** One decision and the findings that drove it (from the report's SARIF). */
+/** One decision and the findings as the policy judged them (the report's `findings.json`). */
 export function FindingsView(props: IFindingsViewProps): JSX.Element {
   const { detail, error, trans, onOpenReport } = props;
   if (error) {
@@ -51,24 +51,37 @@ export function FindingsView(props: IFindingsViewProps): JSX.Element {
       </button>
       <h3>{trans.__('Findings')}</h3>
       {findings === null ? (
-        <p>{trans.__('The report has no SARIF log.')}</p>
-      ) : findings.length === 0 ? (
+        <p>{trans.__('The report has no findings file.')}</p>
+      ) : findings.findings.length === 0 ? (
         <p>{trans.__('No findings.')}</p>
       ) : (
         <table className="jp-RepoGuardFindings-table" aria-label={trans.__('Findings')}>
           <thead>
             <tr>
-              <th>{trans.__('Severity')}</th>
+              <th>{trans.__('Counted as')}</th>
+              <th>{trans.__('Gate')}</th>
               <th>{trans.__('Scanner')}</th>
               <th>{trans.__('Rule')}</th>
               <th>{trans.__('Where')}</th>
               <th>{trans.__('Message')}</th>
+              <th>{trans.__('Why')}</th>
             </tr>
           </thead>
           <tbody>
-            {findings.map((finding, i) => (
-              <tr key={i}>
-                <td className={`jp-repoguard-severity-${finding.severity}`}>{finding.severity}</td>
+            {findings.findings.map((finding, i) => (
+              <tr
+                key={i}
+                className={
+                  finding.drove ? 'jp-mod-drove' : finding.waived ? 'jp-mod-waived' : undefined
+                }
+              >
+                <td className={`jp-repoguard-severity-${finding.severity}`}>
+                  {finding.severity}
+                  {finding.severity !== finding.scanner_severity
+                    ? trans.__(' (rated %1)', finding.scanner_severity)
+                    : ''}
+                </td>
+                <td>{finding.gate}</td>
                 <td>{finding.scanner}</td>
                 <td>
                   <code>{finding.rule_id}</code>
@@ -78,11 +91,21 @@ export function FindingsView(props: IFindingsViewProps): JSX.Element {
                   {finding.line ? `:${finding.line}` : ''}
                 </td>
                 <td>{finding.message}</td>
+                <td>
+                  {finding.drove
+                    ? trans.__('drove the decision')
+                    : finding.waived
+                      ? trans.__('waived: %1', finding.reason)
+                      : finding.reason}
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
+      {findings && findings.omitted > 0 ? (
+        <p>{trans.__('%1 more findings are in the SARIF log.', findings.omitted)}</p>
+      ) : null}
     </div>
   );
 }

@@ -3,11 +3,13 @@
  * without running any of its code: `pyproject.toml` ([project].dependencies,
  * else [tool.poetry.dependencies]), `setup.cfg` ([options] install_requires),
  * `setup.py` (string literals of `install_requires=[…]`, never executed) and
- * `package.json` (`dependencies`). Environment markers and extras are dropped.
- * Recorded as `name spec; name spec` in the results row.
+ * `package.json` (`dependencies`). Extras are dropped; environment markers are
+ * kept. Recorded in the results row in the contract's dependency-cell format
+ * (`src/common/dependencies.ts`).
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { formatDependencyCell } from '../../../src/common';
 import type { IDependency } from './types';
 
 async function read(dir: string, file: string): Promise<string | null> {
@@ -19,15 +21,17 @@ async function read(dir: string, file: string): Promise<string | null> {
   }
 }
 
-/** `requests[socks]>=2.0 ; python_version<"3.8"` → {name: requests, spec: >=2.0}. */
+/** `requests[socks]>=2.0 ; python_version<"3.8"` → {name: requests, spec: >=2.0, marker: python_version<"3.8"}. */
 export function parseRequirement(requirement: string): IDependency | null {
-  const withoutMarker = requirement.split(';')[0].trim();
+  const at = requirement.indexOf(';');
+  const withoutMarker = (at < 0 ? requirement : requirement.slice(0, at)).trim();
+  const marker = at < 0 ? '' : requirement.slice(at + 1).trim();
   const match = /^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(.*)$/.exec(withoutMarker);
   if (!match) {
     return null;
   }
   const spec = match[2].replace(/^\((.*)\)$/, '$1').replace(/\s+/g, '');
-  return { name: match[1], spec };
+  return marker ? { name: match[1], spec, marker } : { name: match[1], spec };
 }
 
 /** The items of a TOML/Python list of string literals starting at `[`. */
@@ -164,7 +168,7 @@ export async function declaredDependencies(dir: string): Promise<IDependency[]> 
   return [];
 }
 
-/** `name spec; name spec`, the `dependencies` column of a results row. */
+/** The `dependencies` cell of a results row (the contract's format). */
 export function formatDependencies(deps: readonly IDependency[]): string {
-  return deps.map(d => (d.spec ? `${d.name} ${d.spec}` : d.name)).join('; ');
+  return formatDependencyCell(deps);
 }

@@ -24,7 +24,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pRetry, { AbortError } from 'p-retry';
 import Papa from 'papaparse';
-import { REQUESTS_FILE, RESULTS_FILE, appendRows } from '../../../src/common';
+import {
+  APPEND_LOCK,
+  REQUESTS_FILE,
+  RESULTS_FILE,
+  appendRows,
+  lostRace
+} from '../../../src/common';
 import { git, gitWithInput } from './git';
 
 type Run = (args: string[], input?: string) => Promise<string>;
@@ -84,9 +90,6 @@ process.once('exit', () => {
   }
 });
 
-const REJECTED =
-  /non-fast-forward|fetch first|\[rejected\]|cannot lock ref|failed to update ref|stale info|unable to update local ref|incorrect old value/i;
-
 export class GitLedger implements ILedger {
   readonly url: string;
   private readonly branch: string;
@@ -103,7 +106,7 @@ export class GitLedger implements ILedger {
     const repo = path.resolve(bareRepo);
     return new GitLedger({
       url: `file://${repo}`,
-      lockFile: options.lock === false ? undefined : path.join(repo, 'repoguard-append.lock')
+      lockFile: options.lock === false ? undefined : path.join(repo, APPEND_LOCK.file)
     });
   }
 
@@ -162,7 +165,7 @@ export class GitLedger implements ILedger {
             await run(['push', '--quiet', this.url, `${commit}:refs/heads/${this.branch}`]);
           } catch (error) {
             const text = error instanceof Error ? error.message : String(error);
-            if (REJECTED.test(text)) {
+            if (lostRace(text)) {
               throw new PushRejected(`push to ${this.url} rejected (someone appended first)`);
             }
             throw new AbortError(text);
@@ -286,11 +289,11 @@ function withoutPresent(
   });
 }
 
-const STALE_LOCK_MS = 30_000;
+const STALE_LOCK_MS = APPEND_LOCK.staleMs;
 
 /** Take the advisory lock (O_EXCL create); returns its release. Gives up waiting after 2 minutes. */
 async function acquireLock(file: string): Promise<() => Promise<void>> {
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + APPEND_LOCK.waitMs;
   for (;;) {
     try {
       const handle = await open(file, 'wx');

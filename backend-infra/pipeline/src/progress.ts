@@ -1,27 +1,17 @@
 /**
  * Progress: one line per stage per request with its elapsed time, and the
- * run state file `DIR/state/<request_id>.json` that the Studio panel reads
- * ({request_id, stage, status, started_at, updated_at, execution_id, message}),
- * written atomically as each stage starts and ends.
+ * run state file `DIR/state/<request_id>.json` that the Studio panel reads,
+ * written atomically as each stage starts and ends. The file's format is the
+ * contract's `runState` (`src/common/runstate.ts`), which the server reads.
  */
 import path from 'node:path';
+import { IRunState, RunStage, formatRunState } from '../../../src/common';
 import { writeAtomic } from './fsutil';
 import { redact, errorMessage } from './redact';
 import type { IManifestItem } from './types';
 
-export type StageName =
-  'queued' | 'ingest' | 'scan' | 'decide' | 'publish' | 'record' | 'notify' | 'done';
-
-export interface IRunState {
-  request_id: string;
-  stage: StageName;
-  /** queued | running | done | failed, or the decision once the request is done. */
-  status: string;
-  started_at: string;
-  updated_at: string;
-  execution_id: string;
-  message: string;
-}
+export type StageName = RunStage;
+export type { IRunState };
 
 export interface IProgress {
   /** Run `work` as `stage` of `item`, print its line and keep the state file current. */
@@ -73,10 +63,7 @@ export class Progress implements IProgress {
       execution_id: this.options.executionId,
       message: redact(message)
     };
-    await writeAtomic(
-      path.join(this.options.stateDir, `${item.key}.json`),
-      JSON.stringify(state, null, 2) + '\n'
-    );
+    await writeAtomic(path.join(this.options.stateDir, `${item.key}.json`), formatRunState(state));
   }
 
   async track<T extends string | void>(

@@ -1,12 +1,13 @@
 /**
  * The human-readable report of one request (Markdown and HTML) and the
  * message of its email. Everything shown comes from hostile input (paths,
- * messages, URLs), so all HTML is escaped.
+ * messages, URLs), so all HTML is escaped. The findings shown come from
+ * the request's findings file (`findings.ts`), the one the panel reads too.
  */
-import { SEVERITIES, Severity } from '../../../src/common';
-import type { IPolicyFinding, IPolicyItem } from './policy';
+import { FILES, IFindingsFile, IJudgedFinding, SEVERITIES, Severity } from '../../../src/common';
 import type { IManifestItem } from './types';
 import { formatDependencies } from './deps';
+import { findingsFile } from './findings';
 
 export function escapeHtml(text: string): string {
   return text
@@ -21,7 +22,7 @@ function mdCell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
 }
 
-function where(f: { path: string; line?: number }): string {
+function where(f: { path: string; line?: number | null }): string {
   return f.line ? `${f.path}:${f.line}` : f.path;
 }
 
@@ -29,24 +30,32 @@ export function installCommand(packageName: string): string {
   return `%repoguard install ${packageName}`;
 }
 
-function allFindings(item: IManifestItem): IPolicyFinding[] {
-  return (item.scanners ?? []).flatMap(s => s.findings) as IPolicyFinding[];
-}
-
-/** Findings of one scanner, grouped by the severity they count at (worst first). */
-function bySeverity(findings: IPolicyFinding[]): [Severity, IPolicyFinding[]][] {
-  return SEVERITIES.map(
-    s => [s, findings.filter(f => f.effectiveSeverity === s)] as [Severity, IPolicyFinding[]]
-  ).filter(([, fs]) => fs.length > 0);
+/** The file's findings by scanner (in the order the scanners ran), then by counted severity. */
+function byScanner(
+  item: IManifestItem,
+  file: IFindingsFile
+): [string, [Severity, IJudgedFinding[]][]][] {
+  const names = [
+    ...new Set([...(item.scanners ?? []).map(s => s.name), ...file.findings.map(f => f.scanner)])
+  ];
+  return names
+    .map(name => {
+      const mine = file.findings.filter(f => f.scanner === name);
+      const groups = SEVERITIES.map(
+        s => [s, mine.filter(f => f.severity === s)] as [Severity, IJudgedFinding[]]
+      ).filter(([, fs]) => fs.length > 0);
+      return [name, groups] as [string, [Severity, IJudgedFinding[]][]];
+    })
+    .filter(([, groups]) => groups.length > 0);
 }
 
 /** At most this many findings per scanner and severity are listed (the SARIF has them all). */
 export const REPORT_FINDINGS_PER_GROUP = 200;
 
-function counted(f: IPolicyFinding): string {
+function counted(f: IJudgedFinding): string {
   const as =
-    f.effectiveSeverity === f.severity ? f.severity : `${f.severity} → ${f.effectiveSeverity}`;
-  return f.note ? `${as} (${f.note})` : as;
+    f.severity === f.scanner_severity ? f.severity : `${f.scanner_severity} → ${f.severity}`;
+  return f.reason ? `${as} (${f.reason})` : as;
 }
 
 function why(item: IManifestItem): string {
@@ -76,7 +85,11 @@ export function advisoryDataLine(item: IManifestItem): string {
   return `${a.source}, dated ${a.date}${extra ? ` (${extra})` : ''}; ${mode}`;
 }
 
-export function renderMarkdown(item: IManifestItem, executionId: string): string {
+export function renderMarkdown(
+  item: IManifestItem,
+  executionId: string,
+  file: IFindingsFile = findingsFile(item)
+): string {
   const r = item.request;
   const c = item.counts ?? { critical: 0, high: 0, medium: 0, low: 0 };
   const lines = [
@@ -94,7 +107,7 @@ export function renderMarkdown(item: IManifestItem, executionId: string): string
   if (item.decision === 'approved') {
     lines.push(`- Install: \`${installCommand(r.package_name)}\``);
   }
-  const drivers = (item.drivers ?? []) as IPolicyFinding[];
+  const drivers = file.findings.filter(f => f.drove);
   if (drivers.length > 0) {
     lines.push(
       '',
@@ -105,11 +118,11 @@ export function renderMarkdown(item: IManifestItem, executionId: string): string
     );
     for (const f of drivers.slice(0, 50)) {
       lines.push(
-        `| ${f.gate ?? ''} | ${f.effectiveSeverity} | ${f.scanner} | ${mdCell(f.ruleId)} | ${mdCell(where(f))} |`
+        `| ${f.gate} | ${f.severity} | ${f.scanner} | ${mdCell(f.rule_id)} | ${mdCell(where(f))} |`
       );
     }
   }
-  const waivers = (item as IPolicyItem).waivers ?? [];
+  const waivers = file.waivers;
   lines.push('', '## Waivers applied', '');
   if (waivers.length === 0) {
     lines.push('None.');
@@ -120,7 +133,7 @@ export function renderMarkdown(item: IManifestItem, executionId: string): string
     );
     for (const w of waivers) {
       lines.push(
-        `| ${mdCell(w.ruleId)} | ${mdCell(w.packageName)} | ${mdCell(w.covers)} | ${w.expires} | ${mdCell(w.approver)} | ${mdCell(w.reason)} | ${mdCell(where(w))} |`
+        `| ${mdCell(w.rule_id)} | ${mdCell(r.package_name)} | ${mdCell(w.covers)} | ${w.expires} | ${mdCell(w.approver)} | ${mdCell(w.reason)} | ${mdCell(where(w))} |`
       );
     }
   }
@@ -139,29 +152,34 @@ export function renderMarkdown(item: IManifestItem, executionId: string): string
     }
   }
   lines.push('', '## Findings', '');
-  if (allFindings(item).length === 0) {
+  if (file.findings.length === 0) {
     lines.push('No findings.');
   }
-  for (const s of item.scanners ?? []) {
-    if (s.findings.length === 0) continue;
-    lines.push(`### ${s.name}`, '');
-    for (const [severity, fs] of bySeverity(s.findings as IPolicyFinding[])) {
+  for (const [scanner, groups] of byScanner(item, file)) {
+    lines.push(`### ${scanner}`, '');
+    for (const [severity, fs] of groups) {
       lines.push(`#### ${severity} (${fs.length})`, '');
       for (const f of fs.slice(0, REPORT_FINDINGS_PER_GROUP)) {
         lines.push(
-          `- \`${mdInline(where(f))}\` **${mdInline(f.ruleId)}** [${mdInline(counted(f))}]: ${mdInline(f.message)}`
+          `- \`${mdInline(where(f))}\` **${mdInline(f.rule_id)}** [${mdInline(counted(f))}]: ${mdInline(f.message)}`
         );
         if (f.snippet) {
           lines.push(`  \`${mdInline(f.snippet).replace(/`/g, "'")}\``);
         }
       }
       if (fs.length > REPORT_FINDINGS_PER_GROUP) {
-        lines.push(`- … ${fs.length - REPORT_FINDINGS_PER_GROUP} more in report.sarif`);
+        lines.push(`- … ${fs.length - REPORT_FINDINGS_PER_GROUP} more in ${FILES.findings}`);
       }
       lines.push('');
     }
   }
-  lines.push('', 'The merged SARIF 2.1.0 log of every scanner is `report.sarif` beside this page.');
+  if (file.omitted > 0) {
+    lines.push(`${file.omitted} more finding(s) are only in ${FILES.sarif}.`);
+  }
+  lines.push(
+    '',
+    `The merged SARIF 2.1.0 log of every scanner is \`${FILES.sarif}\` beside this page; the findings as judged are \`${FILES.findings}\`.`
+  );
   return lines.join('\n') + '\n';
 }
 
@@ -172,7 +190,11 @@ function mdInline(text: string): string {
     .slice(0, 500);
 }
 
-export function renderHtml(item: IManifestItem, executionId: string): string {
+export function renderHtml(
+  item: IManifestItem,
+  executionId: string,
+  file: IFindingsFile = findingsFile(item)
+): string {
   const r = item.request;
   const e = escapeHtml;
   const c = item.counts ?? { critical: 0, high: 0, medium: 0, low: 0 };
@@ -182,39 +204,39 @@ export function renderHtml(item: IManifestItem, executionId: string): string {
         `<tr><td>${e(s.name)}</td><td>${e(s.status)}</td><td>${(s.durationMs / 1000).toFixed(1)}s</td><td>${s.findings.length}</td><td>${e(s.message ?? '')}</td></tr>`
     )
     .join('\n');
-  const drivers = ((item.drivers ?? []) as IPolicyFinding[])
+  const drivers = file.findings
+    .filter(f => f.drove)
     .slice(0, 50)
     .map(
       f =>
-        `<tr><td>${e(f.gate ?? '')}</td><td>${e(f.effectiveSeverity)}</td><td>${e(f.scanner)}</td><td>${e(f.ruleId)}</td><td><code>${e(where(f))}</code></td></tr>`
+        `<tr><td>${e(f.gate)}</td><td>${e(f.severity)}</td><td>${e(f.scanner)}</td><td>${e(f.rule_id)}</td><td><code>${e(where(f))}</code></td></tr>`
     )
     .join('\n');
-  const waivers = ((item as IPolicyItem).waivers ?? [])
+  const waivers = file.waivers
     .map(
       w =>
-        `<tr><td>${e(w.ruleId)}</td><td>${e(w.packageName)}</td><td><code>${e(w.covers)}</code></td><td>${e(w.expires)}</td><td>${e(w.approver)}</td><td>${e(w.reason)}</td><td><code>${e(where(w))}</code></td></tr>`
+        `<tr><td>${e(w.rule_id)}</td><td>${e(r.package_name)}</td><td><code>${e(w.covers)}</code></td><td>${e(w.expires)}</td><td>${e(w.approver)}</td><td>${e(w.reason)}</td><td><code>${e(where(w))}</code></td></tr>`
     )
     .join('\n');
-  const groups = (item.scanners ?? [])
-    .filter(s => s.findings.length > 0)
-    .map(s => {
-      const sev = bySeverity(s.findings as IPolicyFinding[])
+  const groups = byScanner(item, file)
+    .map(([scanner, bySeverity]) => {
+      const sev = bySeverity
         .map(([severity, fs]) => {
           const list = fs
             .slice(0, REPORT_FINDINGS_PER_GROUP)
             .map(
               f =>
-                `<li><code>${e(where(f))}</code> <strong>${e(f.ruleId)}</strong> [${e(counted(f))}]: ${e(f.message)}${f.snippet ? `<pre>${e(f.snippet)}</pre>` : ''}</li>`
+                `<li><code>${e(where(f))}</code> <strong>${e(f.rule_id)}</strong> [${e(counted(f))}]: ${e(f.message)}${f.snippet ? `<pre>${e(f.snippet)}</pre>` : ''}</li>`
             )
             .join('\n');
           const more =
             fs.length > REPORT_FINDINGS_PER_GROUP
-              ? `<li>… ${fs.length - REPORT_FINDINGS_PER_GROUP} more in report.sarif</li>`
+              ? `<li>… ${fs.length - REPORT_FINDINGS_PER_GROUP} more in ${e(FILES.findings)}</li>`
               : '';
           return `<h4 class="sev-${e(severity)}">${e(severity)} (${fs.length})</h4>\n<ul>\n${list}${more}\n</ul>`;
         })
         .join('\n');
-      return `<h3>${e(s.name)}</h3>\n${sev}`;
+      return `<h3>${e(scanner)}</h3>\n${sev}`;
     })
     .join('\n');
   return `<!doctype html>
@@ -244,7 +266,8 @@ ${rows}
 </table>
 <h2>Findings</h2>
 ${groups || '<p>No findings.</p>'}
-<p>The merged SARIF 2.1.0 log of every scanner is <code>report.sarif</code> beside this page.</p>
+${file.omitted > 0 ? `<p>${file.omitted} more finding(s) are only in <code>${e(FILES.sarif)}</code>.</p>` : ''}
+<p>The merged SARIF 2.1.0 log of every scanner is <code>${e(FILES.sarif)}</code> beside this page; the findings as judged are <code>${e(FILES.findings)}</code>.</p>
 </body></html>
 `;
 }
@@ -256,12 +279,16 @@ export interface IMailContent {
 }
 
 /** The requester's email: decision, the findings that drove it, the install command. */
-export function renderMail(item: IManifestItem, reportLink: string): IMailContent {
+export function renderMail(
+  item: IManifestItem,
+  reportLink: string,
+  file: IFindingsFile = findingsFile(item)
+): IMailContent {
   const r = item.request;
   const e = escapeHtml;
   const decision = item.decision ?? 'error';
   const subject = `[RepoGuard] ${r.package_name}: ${decision}`;
-  const drivers = (item.drivers ?? []).slice(0, 20);
+  const drivers = file.findings.filter(f => f.drove).slice(0, 20);
   const text: string[] = [
     `Your request ${r.request_id} for ${r.package_name} (${r.repo_url}${r.ref ? ` @ ${r.ref}` : ''}) was ${decision}.`,
     ''
@@ -281,21 +308,21 @@ export function renderMail(item: IManifestItem, reportLink: string): IMailConten
     text.push('', 'Findings that drove the decision:');
     html.push('<p>Findings that drove the decision:</p><ul>');
     for (const f of drivers) {
-      text.push(`  - [${f.effectiveSeverity}] ${f.ruleId} at ${where(f)}: ${f.message}`);
+      text.push(`  - [${f.severity}] ${f.rule_id} at ${where(f)}: ${f.message}`);
       html.push(
-        `<li>[${e(f.effectiveSeverity)}] <code>${e(f.ruleId)}</code> at ${e(where(f))}: ${e(f.message)}</li>`
+        `<li>[${e(f.severity)}] <code>${e(f.rule_id)}</code> at ${e(where(f))}: ${e(f.message)}</li>`
       );
     }
     html.push('</ul>');
   }
-  const waived = (item as IPolicyItem).waivers ?? [];
+  const waived = file.waivers;
   if (waived.length > 0) {
     text.push('', 'InfoSec waivers applied:');
     html.push('<p>InfoSec waivers applied:</p><ul>');
     for (const w of waived.slice(0, 20)) {
-      text.push(`  - ${w.ruleId} at ${where(w)} (${w.approver}, until ${w.expires}): ${w.reason}`);
+      text.push(`  - ${w.rule_id} at ${where(w)} (${w.approver}, until ${w.expires}): ${w.reason}`);
       html.push(
-        `<li><code>${e(w.ruleId)}</code> at ${e(where(w))} (${e(w.approver)}, until ${e(w.expires)}): ${e(w.reason)}</li>`
+        `<li><code>${e(w.rule_id)}</code> at ${e(where(w))} (${e(w.approver)}, until ${e(w.expires)}): ${e(w.reason)}</li>`
       );
     }
     html.push('</ul>');

@@ -19,7 +19,7 @@ import { readManifest, writeManifest } from './manifest';
 import { Progress } from './progress';
 import { oneLine } from './redact';
 import { decide } from './stages/decide';
-import { parseResults } from '../../../src/common';
+import { PATTERNS, STAGES, Stage, parseResults } from '../../../src/common';
 import { ingest, listPending, pendingRequests, publishedSources } from './stages/ingest';
 import { notify } from './stages/notify';
 import { processRequest, recordFailure } from './stages/process-request';
@@ -30,8 +30,8 @@ import type { IManifest, IManifestItem, Mode } from './types';
 import { writeItems } from './items';
 import { IWorkspaceConfig, Workspace, defaultConfig } from './workspace';
 
-export type StageCommand = 'scan' | 'decide' | 'publish' | 'record' | 'notify' | 'finish';
-export const STAGE_ORDER = ['ingest', 'scan', 'decide', 'publish', 'record', 'notify'] as const;
+export type StageCommand = Exclude<Stage, 'ingest'> | 'finish';
+export const STAGE_ORDER = STAGES;
 
 export interface IRunnerOptions {
   mode: Mode;
@@ -176,7 +176,14 @@ async function runStages(
         await notify(ctx, { mailer: adapters.mailer, reportLink: adapters.reportLink });
         break;
       case 'finish':
-        await runStages(['decide', 'publish', 'record', 'notify'], ctx, adapters, options);
+        await runStages(
+          STAGE_ORDER.filter(
+            (s): s is Exclude<Stage, 'ingest' | 'scan'> => s !== 'ingest' && s !== 'scan'
+          ),
+          ctx,
+          adapters,
+          options
+        );
         break;
     }
     if (options.stopAfter === stage) {
@@ -371,9 +378,7 @@ export async function runOne(options: IOneOptions): Promise<IManifestItem | unde
     const item: IManifestItem = {
       request: found.values,
       row: found.row,
-      key: /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(found.values.request_id)
-        ? found.values.request_id
-        : undefined
+      key: PATTERNS.safeId.test(found.values.request_id) ? found.values.request_id : undefined
     };
     await mkdir(dir, { recursive: true });
     const run = {

@@ -15,6 +15,8 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
+  DEFAULT_ALLOWED_HOSTS,
+  Severity,
   REQUEST_COLUMNS,
   REQUESTS_FILE,
   RESULT_COLUMNS,
@@ -40,7 +42,7 @@ export interface IMailConfig {
 export interface IWorkspaceConfig {
   allowedHosts: string[];
   allowedLocalRoots: string[];
-  severityThreshold: 'critical' | 'high' | 'medium' | 'low' | 'info';
+  severityThreshold: Severity;
   maxRepoSizeMB: number;
   scanTimeoutSeconds: number;
   scanners: string[];
@@ -68,7 +70,7 @@ export interface IWaiver {
 
 export function defaultConfig(root: string): IWorkspaceConfig {
   return {
-    allowedHosts: ['github.com', 'gitlab.com', 'bitbucket.org'],
+    allowedHosts: [...DEFAULT_ALLOWED_HOSTS],
     allowedLocalRoots: [path.join(root, 'sources')],
     severityThreshold: 'medium',
     maxRepoSizeMB: 200,

@@ -13,8 +13,9 @@ import { findingsFromSarif } from '../src/scanners/sarif';
 import { gitSync, makeRepo, tempDir } from './helpers';
 
 describe('declared dependencies', () => {
-  it('parses PEP 508 requirements, dropping extras and markers', () => {
+  it('parses PEP 508 requirements, dropping extras and keeping markers', () => {
     assert.deepEqual(parseRequirement('requests[socks] >= 2.0 ; python_version < "3.8"'), {
+      marker: 'python_version < "3.8"',
       name: 'requests',
       spec: '>=2.0'
     });

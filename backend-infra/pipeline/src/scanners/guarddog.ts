@@ -17,7 +17,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Log, Result } from 'sarif';
-import type { Severity } from '../../../../src/common';
+import { SEVERITIES as ALL_SEVERITIES, type Severity } from '../../../../src/common';
 import type { IScannerSpec } from './registry';
 import { ScannerFailure } from './run';
 import type { IRunContext } from './run';
@@ -61,7 +61,8 @@ export async function guarddogEcosystems(target: string): Promise<('pypi' | 'npm
   return (['pypi', 'npm'] as const).filter(e => found.has(e));
 }
 
-const SEVERITIES = new Set(['critical', 'high', 'medium', 'low']);
+/** guarddog rates critical to low (never info). */
+const SEVERITIES = new Set<string>(ALL_SEVERITIES.filter(s => s !== 'info'));
 
 export function guarddogToResults(report: IGuardDogJson, ecosystem: string): Result[] {
   const results: Result[] = [];

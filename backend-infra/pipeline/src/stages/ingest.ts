@@ -11,6 +11,7 @@ import {
   IResultRow,
   parseRequests,
   parseResults,
+  PATTERNS,
   validateRequest
 } from '../../../../src/common';
 import { SourceRefused, hardenedClone } from '../clone';
@@ -34,7 +35,7 @@ export interface IIngestDeps {
   now?: () => Date;
 }
 
-const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const SAFE_KEY = PATTERNS.safeId;
 
 /** Pending requests: rows whose request_id has no result row, first occurrence only. */
 export function pendingRequests(

@@ -1,5 +1,5 @@
 /**
- * Record: store each request's report (merged SARIF, Markdown, HTML) and
+ * Record: store each request's report (merged SARIF, findings.json, Markdown, HTML) and
  * append its results row to the request repo with optimistic concurrency.
  * A row whose request_id is already recorded is not appended again (and its
  * mail is not sent again). A request without a decision is not recorded: it
@@ -7,12 +7,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { IResultRow, RESULT_COLUMNS, RESULTS_FILE } from '../../../../src/common';
+import { FILES, IResultRow, RESULT_COLUMNS, RESULTS_FILE } from '../../../../src/common';
 import type { IStageContext } from '../context';
 import { formatDependencies } from '../deps';
 import type { ILedger } from '../ledger';
 import type { IReportStore } from '../ports';
 import { formatWaivers, IPolicyItem } from '../policy';
+import { findingsJson } from '../findings';
 import { renderHtml, renderMarkdown } from '../report';
 import type { IManifest, IManifestItem } from '../types';
 
@@ -69,6 +70,7 @@ export async function record(ctx: IStageContext, deps: IRecordDeps): Promise<IMa
           : JSON.stringify({ version: '2.1.0', runs: [] });
         item.reportUrl = await deps.reports.put(item.key, [
           { name: 'report.sarif', body: sarif, contentType: 'application/sarif+json' },
+          { name: FILES.findings, body: findingsJson(item), contentType: 'application/json' },
           {
             name: 'report.md',
             body: renderMarkdown(item, executionId),
