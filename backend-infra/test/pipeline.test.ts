@@ -277,12 +277,8 @@ describe('PipelineStack: pipeline and trigger', () => {
         Location: { Ref: bucketId },
         EncryptionKey: { Type: 'KMS', Id: Match.anyValue() }
       },
-      Stages: [
-        Match.objectLike({ Name: 'Source' }),
-        Match.objectLike({ Name: 'Ingest' }),
-        Match.objectLike({ Name: 'Scan' }),
-        Match.objectLike({ Name: 'Finish' })
-      ]
+      // One build per request through the fan-out state machine (test/fanout.test.ts).
+      Stages: [Match.objectLike({ Name: 'Source' }), Match.objectLike({ Name: 'FanOut' })]
     });
   });
 
@@ -334,21 +330,12 @@ describe('PipelineStack: pipeline and trigger', () => {
     template.resourceCountIs('AWS::CodePipeline::Webhook', 0);
   });
 
-  test('the execution id reaches every stage', () => {
+  test('the pipeline runs no build itself: it starts the fan-out, whose execution name every child records', () => {
     const pipeline = resourcesOf(template, 'AWS::CodePipeline::Pipeline')[0][1].Properties!;
-    const builds = pipeline.Stages.flatMap((s: any) => s.Actions).filter(
-      (a: any) => a.ActionTypeId.Provider === 'CodeBuild'
-    );
-    expect(builds).toHaveLength(3);
-    for (const action of builds) {
-      expect(JSON.parse(action.Configuration.EnvironmentVariables)).toEqual([
-        {
-          name: 'REPOGUARD_EXECUTION_ID',
-          type: 'PLAINTEXT',
-          value: '#{codepipeline.PipelineExecutionId}'
-        }
-      ]);
-    }
+    const actions = pipeline.Stages.flatMap((s: any) => s.Actions);
+    expect(actions.filter((a: any) => a.ActionTypeId.Provider === 'CodeBuild')).toEqual([]);
+    const invoke = actions.find((a: any) => a.ActionTypeId.Provider === 'StepFunctions');
+    expect(invoke.Configuration).toMatchObject({ ExecutionNamePrefix: 'push' });
   });
 
   test('failed executions notify a KMS-encrypted, TLS-only SNS topic', () => {
@@ -410,7 +397,7 @@ describe('PipelineStack: options', () => {
     webhook.resourcePropertiesCountIs(
       'AWS::CodeBuild::Project',
       { Environment: Match.objectLike({ Image: TEST_IMAGE }) },
-      3
+      5 // ingest, scan, finish, and the fan-out's list and request
     );
   });
 
