@@ -56,15 +56,19 @@ class Installer:
         python: str = sys.executable,
         token: Callable[[], str | None] | None = None,
         pip_timeout: float = 900,
+        verifier=None,
     ):
         self.service = service
         self.policy = policy
         self.python = python
         self.token = token
         self.pip_timeout = pip_timeout
+        self.verifier = verifier
 
     def plan(self, names: Iterable[str], sha: str | None = None) -> Plan:
-        return Planner(self.service, self.policy, self.python, self.token).plan(names, sha)
+        return Planner(
+            self.service, self.policy, self.python, self.token, self.verifier
+        ).plan(names, sha)
 
     def install(self, plan: Plan) -> list[Installed]:
         """Install every step of a problem-free plan in one pip run."""
@@ -103,12 +107,14 @@ class Installer:
 
 def installer_from_settings(settings=None, *, python: str = sys.executable) -> Installer:
     """An installer for the configured mode (see ``repoguard.config``)."""
+    from ..attestation import ApprovalVerifier
     from ..config import load_settings, service_from_settings, token_provider
 
     settings = (settings or load_settings()).check()
     service = service_from_settings(settings)
     if settings.mode == "embedded":
         policy = SourcePolicy(private_dir=settings.workspace / "private")
-        return Installer(service, policy, python=python)
+        verifier = ApprovalVerifier.embedded(settings.workspace)
+        return Installer(service, policy, python=python, verifier=verifier)
     policy = SourcePolicy(host=settings.private_host, org=settings.private_org)
     return Installer(service, policy, python=python, token=token_provider(settings))

@@ -20,6 +20,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from ..attestation import AttestationError
 from ..service import LedgerSnapshot, NotApproved, UnknownPackage
 from .dependencies import parse_dependencies
 from .environment import Environment
@@ -57,11 +58,14 @@ class Planner:
         policy: SourcePolicy,
         python: str,
         token: Callable[[], str | None] | None = None,
+        verifier=None,
     ):
         self.service = service
         self.policy = policy
         self.python = python
         self.token = token
+        #: Checks each row's signed approval (repoguard.attestation); None only where none is configured.
+        self.verifier = verifier
 
     def plan(self, names: Iterable[str], sha: str | None = None) -> Plan:
         plan = Plan(workdir=tempfile.TemporaryDirectory(prefix="repoguard-install-"))
@@ -139,6 +143,12 @@ class Planner:
         except RuntimeError as error:
             plan.problems.append(Problem(name, f"{name}: {error}"))
             return None
+        if self.verifier is not None:
+            try:
+                self.verifier.check(name, result)
+            except AttestationError as error:
+                plan.problems.append(Problem(name, f"{name}: not installed: {error}"))
+                return None
         self._read_project(step, plan)
         if needed is not None and step.version:
             try:

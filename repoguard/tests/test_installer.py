@@ -92,7 +92,7 @@ def record(ws: Path, *rows: dict[str, str]) -> None:
     for i, row in enumerate(rows):
         values = dict.fromkeys(ledger.result_columns(), "")
         values.update(
-            request_id=f"rq-test-{row['package_name']}-{i}",
+            request_id=f"rq-test-{row['package_name']}-{row.get('commit_sha', '')[:8]}{i}",
             decision="approved",
             scanned_at="2026-11-24T10:00:00Z",
             critical="0",
@@ -103,6 +103,43 @@ def record(ws: Path, *rows: dict[str, str]) -> None:
         values.update(row)
         full.append(values)
     service.store.append(service.results_file, ledger.result_columns(), full, "results (test)")
+    for values in full:
+        if values["decision"] == "approved" and values.get("commit_sha"):
+            sign_approval(ws, values)
+
+
+def sign_approval(ws: Path, row: dict[str, str], **override: str) -> None:
+    """Write the signed attestation the pipeline writes for an approval (its own key, in DIR/keys)."""
+    from cryptography.hazmat.primitives import serialization
+    from securesystemslib.dsse import Envelope
+    from securesystemslib.signer import CryptoSigner
+
+    from repoguard import attestation
+
+    private = serialization.load_pem_private_key(
+        (ws / "keys" / "attestation-ed25519.pem").read_bytes(), password=None
+    )
+    public = (ws / "keys" / attestation.PUBLIC_KEY_FILE).read_bytes()
+    predicate = {
+        "decision": row["decision"],
+        "requestId": row["request_id"],
+        "packageName": row["package_name"],
+        "commitSha": row["commit_sha"],
+    }
+    predicate.update(override)
+    statement = {
+        "_type": attestation.STATEMENT_TYPE,
+        "subject": [
+            {"name": row["package_name"], "digest": {"gitCommit": predicate["commitSha"]}}
+        ],
+        "predicateType": attestation.PREDICATE_TYPE,
+        "predicate": predicate,
+    }
+    envelope = Envelope(json.dumps(statement).encode(), attestation.PAYLOAD_TYPE, {})
+    envelope.sign(CryptoSigner(private, attestation.key_from_pem(public)))
+    folder = ws / "reports" / row["request_id"]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / attestation.ATTESTATION_FILE).write_text(json.dumps(envelope.to_dict()))
 
 
 def request(ws: Path, name: str, url: str = "https://github.com/example/x") -> None:
@@ -293,3 +330,71 @@ def test_parse_dependencies():
     assert parse_dependencies("") == []
     with pytest.raises(ValueError):
         parse_dependencies("bad name!")
+
+
+# -- signed approvals -----------------------------------------------------------
+def forged(ws: Path, tmp_path: Path, name: str) -> str:
+    """A private repo and an `approved` row appended by hand, with no signed attestation."""
+    src = make_source(tmp_path, name)
+    url, sha = publish(ws, name, src)
+    service = embedded_service(Workspace(ws))
+    values = dict.fromkeys(ledger.result_columns(), "")
+    values.update(
+        request_id=f"rq-forged-{name}",
+        package_name=name,
+        commit_sha=sha,
+        decision="approved",
+        private_repo_url=url,
+    )
+    service.store.append(service.results_file, ledger.result_columns(), [values], "forged row")
+    return sha
+
+
+def test_a_forged_results_row_installs_nothing(workspace, tmp_path, target):
+    # Given an approved-looking row with a valid sha and repo, but no attestation
+    forged(workspace, tmp_path, "rg-forged")
+    # When it is installed, Then nothing is installed and the refusal says why
+    with pytest.raises(InstallError, match="no signed attestation"):
+        installer(target).run(["rg-forged"])
+    assert "rg-forged" not in installed(target)
+
+
+def test_an_attestation_for_another_commit_or_key_installs_nothing(workspace, tmp_path, target):
+    sha = forged(workspace, tmp_path, "rg-swapped")
+    row = {"request_id": "rq-forged-rg-swapped", "package_name": "rg-swapped"}
+    # signed by the pipeline, but for another commit
+    sign_approval(workspace, {**row, "decision": "approved", "commit_sha": "1" * 40})
+    with pytest.raises(InstallError, match="names commit 111111111111, not the fetched"):
+        installer(target).run(["rg-swapped"])
+    # the right commit, but the decision inside is a refusal
+    sign_approval(workspace, {**row, "decision": "refused", "commit_sha": sha})
+    with pytest.raises(InstallError, match="signed decision is 'refused'"):
+        installer(target).run(["rg-swapped"])
+    # the right statement, signed with a key the installer does not trust
+    keys = workspace / "keys"
+    trusted = (keys / "attestation-ed25519.pem").read_bytes()
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    other = Ed25519PrivateKey.generate()
+    (keys / "attestation-ed25519.pem").write_bytes(
+        other.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public = (keys / "attestation-ed25519.pub.pem").read_bytes()
+    try:
+        (keys / "attestation-ed25519.pub.pem").write_bytes(
+            other.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+        sign_approval(workspace, {**row, "decision": "approved", "commit_sha": sha})
+    finally:
+        (keys / "attestation-ed25519.pem").write_bytes(trusted)
+        (keys / "attestation-ed25519.pub.pem").write_bytes(public)
+    with pytest.raises(InstallError, match="does not verify with the pipeline's key"):
+        installer(target).run(["rg-swapped"])
+    assert "rg-swapped" not in installed(target)

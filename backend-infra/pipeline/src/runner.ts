@@ -170,7 +170,11 @@ async function runStages(
         await publish(ctx, { publisher: adapters.publisher });
         break;
       case 'record':
-        await record(ctx, { ledger: adapters.ledger, reports: adapters.reports });
+        await record(ctx, {
+          ledger: adapters.ledger,
+          reports: adapters.reports,
+          signer: adapters.signer
+        });
         break;
       case 'notify':
         await notify(ctx, { mailer: adapters.mailer, reportLink: adapters.reportLink });

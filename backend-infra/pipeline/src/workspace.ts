@@ -14,6 +14,7 @@ import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { localSigner } from './attest';
 import {
   DEFAULT_ALLOWED_HOSTS,
   Severity,
@@ -89,6 +90,11 @@ export class Workspace {
   get privateDir(): string {
     return path.join(this.root, 'private');
   }
+  /** The pipeline's attestation key pair (the private key is the pipeline's alone). */
+  get keysDir(): string {
+    return path.join(this.root, 'keys');
+  }
+
   get reportsDir(): string {
     return path.join(this.root, 'reports');
   }
@@ -147,6 +153,8 @@ export class Workspace {
       await git(['init', '--quiet', '--bare', '--initial-branch=main', this.requestRepo]);
       await this.seedRequestRepo();
     }
+    // The attestation key pair: installers trust keys/attestation-ed25519.pub.pem.
+    await localSigner(this.keysDir).publicKeyPem();
     return { created };
   }
 

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
 import type { IResultRow } from '../../../src/common';
+import { ATTESTATION_FILE, verifyEnvelope } from '../src/attest';
 import { runOnce } from '../src/runner';
 import { findExecutable } from '../src/scanners/run';
 import type { IManifest } from '../src/types';
@@ -172,6 +173,25 @@ describe('embedded pipeline, end to end with real git and real scanners', () => 
     const files = gitSync(bare, 'ls-tree', '-r', '--name-only', clean.sha).trim().split('\n');
     assert.ok(!files.includes('later.py'), 'a commit after the requested tag was published');
     assert.deepEqual(await readdir(ws.privateDir), ['statlite.git']);
+  });
+
+  it('signs each decision: the approval verifies with the workspace key and names the published commit', async () => {
+    const pem = await readFile(path.join(ws.keysDir, 'attestation-ed25519.pub.pem'), 'utf8');
+    const read = async (id: string) =>
+      verifyEnvelope(
+        JSON.parse(await readFile(path.join(ws.reportsDir, id, ATTESTATION_FILE), 'utf8')),
+        pem
+      );
+    const approved = await read('r-clean');
+    assert.equal(approved.predicate.decision, 'approved');
+    assert.equal(approved.subject[0].digest.gitCommit, clean.sha);
+    assert.match(approved.subject[0].digest.sha256, /^[0-9a-f]{64}$/);
+    assert.equal(approved.predicate.privateRepoUrl, byId('r-clean').private_repo_url);
+    assert.deepEqual(
+      approved.predicate.scanners.map(s => s.status),
+      approved.predicate.scanners.map(() => 'ok')
+    );
+    assert.equal((await read('r-medium')).predicate.decision, 'refused');
   });
 
   it('refuses the package with a medium finding, naming the finding', () => {

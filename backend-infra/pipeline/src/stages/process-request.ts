@@ -132,7 +132,11 @@ export async function processRequest(
   }
   await publish(ctx, { publisher: adapters.publisher });
   if (stop('publish')) return item;
-  await record(ctx, { ledger: adapters.ledger, reports: adapters.reports });
+  await record(ctx, {
+    ledger: adapters.ledger,
+    reports: adapters.reports,
+    signer: adapters.signer
+  });
   if (stop('record')) return item;
   await notify(ctx, { mailer: adapters.mailer, reportLink: adapters.reportLink });
   return item;
@@ -172,7 +176,11 @@ export async function recordFailure(
     config: run.config,
     progress: run.progress
   };
-  await record(ctx, { ledger: deps.adapters.ledger, reports: deps.adapters.reports });
+  await record(ctx, {
+    ledger: deps.adapters.ledger,
+    reports: deps.adapters.reports,
+    signer: deps.adapters.signer
+  });
   await notify(ctx, { mailer: deps.adapters.mailer, reportLink: deps.adapters.reportLink });
   return item;
 }

@@ -8,19 +8,44 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FILES, IResultRow, RESULT_COLUMNS, RESULTS_FILE } from '../../../../src/common';
+import { ATTESTATION_FILE, archiveSha256, ISigner, signStatement, statementFor } from '../attest';
 import type { IStageContext } from '../context';
 import { formatDependencies } from '../deps';
 import type { ILedger } from '../ledger';
-import type { IReportStore } from '../ports';
+import type { IReportFile, IReportStore } from '../ports';
 import { formatWaivers, IPolicyItem } from '../policy';
 import { findingsJson } from '../findings';
 import { renderHtml, renderMarkdown } from '../report';
+import { ecosystemOf, SBOM_FILE, sbomFor } from '../sbom';
 import type { IManifest, IManifestItem } from '../types';
 
 export interface IRecordDeps {
   ledger: ILedger;
   reports: IReportStore;
+  /** Signs each decision (an in-toto attestation beside the report); without one, none is written and no installer will accept the approval. */
+  signer?: ISigner;
   now?: () => Date;
+}
+
+/** The signed attestation of one decided item, as a report file. */
+async function attestationFile(
+  ctx: IStageContext,
+  item: IManifestItem,
+  signer: ISigner
+): Promise<IReportFile> {
+  const source = item.source ? path.join(ctx.dir, item.source) : undefined;
+  const archive =
+    source && item.commitSha ? await archiveSha256(source, item.commitSha) : undefined;
+  const statement = statementFor(item, ctx.manifest.executionId, {
+    archiveSha256: archive,
+    waivers: ((item as IPolicyItem).waivers ?? []).map(w => formatWaivers([w]))
+  });
+  const envelope = await signStatement(statement, signer);
+  return {
+    name: ATTESTATION_FILE,
+    body: JSON.stringify(envelope, null, 2),
+    contentType: 'application/vnd.dsse.envelope.v1+json'
+  };
 }
 
 export function resultRow(item: IManifestItem, executionId: string, scannedAt: string): IResultRow {
@@ -80,7 +105,20 @@ export async function record(ctx: IStageContext, deps: IRecordDeps): Promise<IMa
             name: 'report.html',
             body: renderHtml(item, executionId),
             contentType: 'text/html; charset=utf-8'
-          }
+          },
+          ...(deps.signer ? [await attestationFile(ctx, item, deps.signer)] : []),
+          ...(item.decision === 'approved'
+            ? [
+                {
+                  name: SBOM_FILE,
+                  body: sbomFor(
+                    item,
+                    ecosystemOf(item.source ? path.join(ctx.dir, item.source) : undefined)
+                  ),
+                  contentType: 'application/vnd.cyclonedx+json'
+                }
+              ]
+            : [])
         ]);
       }
       const row = resultRow(item, executionId, now().toISOString());

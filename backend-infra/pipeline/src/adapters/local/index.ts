@@ -1,5 +1,6 @@
 /** The embedded mode's adapters, all inside one workspace folder. */
 import path from 'node:path';
+import { localSigner } from '../../attest';
 import { GitLedger } from '../../ledger';
 import type { IAdapters } from '../types';
 import type { IWorkspaceConfig, Workspace } from '../../workspace';
@@ -12,6 +13,7 @@ export function localAdapters(workspace: Workspace, config: IWorkspaceConfig): I
     ledger: GitLedger.local(workspace.requestRepo),
     publisher: new LocalPublisher(workspace.privateDir),
     reports: new LocalReportStore(workspace.reportsDir),
+    signer: localSigner(workspace.keysDir),
     mailer: localMailer(config.mail, workspace.outboxDir),
     reportLink: url => path.join(workspace.root, url),
     stateDir: workspace.stateDir

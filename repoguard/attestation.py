@@ -1,0 +1,172 @@
+"""Verify the pipeline's signed decision before anything is installed.
+
+Every decision the pipeline records comes with an in-toto Statement v1 in a
+DSSE envelope (``attestation.dsse.json`` beside the report), signed with a
+key only the pipeline holds (``backend-infra/pipeline/src/attest.ts``). A
+results row alone is untrusted input: whoever can append to the request repo
+could forge one. The installer therefore installs a commit only when
+
+- the envelope verifies with the trusted public key (the embedded
+  workspace's ``keys/attestation-ed25519.pub.pem``, or the key named by the
+  deployment contract in AWS), via securesystemslib's DSSE implementation;
+- its statement is a RepoGuard decision for this package, ``approved``, about
+  exactly the commit that was fetched (``subject.digest.gitCommit``), and
+  about the same request as the row.
+
+``keyid`` is the sha256 of the public key's SPKI DER, as the signer sets it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .contract import pattern
+
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+PREDICATE_TYPE = "https://repoguard.dev/attestation/decision/v1"
+PAYLOAD_TYPE = "application/vnd.in-toto+json"
+ATTESTATION_FILE = "attestation.dsse.json"
+PUBLIC_KEY_FILE = "attestation-ed25519.pub.pem"
+
+
+class AttestationError(Exception):
+    """The approval cannot be verified; the message says why."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The verified predicate of one signed decision."""
+
+    decision: str
+    request_id: str
+    package_name: str
+    commit_sha: str
+    archive_sha256: str
+    predicate: dict
+
+
+def key_from_pem(public_key_pem: bytes):
+    """The securesystemslib key of a PEM public key, keyid = sha256 of its SPKI DER."""
+    from cryptography.hazmat.primitives import serialization
+    from securesystemslib.signer import SSlibKey
+
+    public = serialization.load_pem_public_key(public_key_pem)
+    der = public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return SSlibKey.from_crypto(public, keyid=hashlib.sha256(der).hexdigest())
+
+
+def verify_envelope(envelope_bytes: bytes, public_key_pem: bytes) -> Decision:
+    """The decision inside a DSSE envelope that verifies with the trusted key."""
+    from securesystemslib.dsse import Envelope
+    from securesystemslib.exceptions import VerificationError
+
+    try:
+        envelope = Envelope.from_dict(json.loads(envelope_bytes))
+    except (ValueError, KeyError, TypeError) as error:
+        raise AttestationError(f"the attestation is not a DSSE envelope ({error})") from None
+    if envelope.payload_type != PAYLOAD_TYPE:
+        raise AttestationError(f"the attestation's payload type is {envelope.payload_type!r}")
+    try:
+        key = key_from_pem(public_key_pem)
+    except (ValueError, TypeError) as error:
+        raise AttestationError(f"the trusted public key cannot be read ({error})") from None
+    try:
+        envelope.verify([key], 1)
+    except VerificationError:
+        raise AttestationError(
+            "the attestation's signature does not verify with the pipeline's key"
+        ) from None
+    try:
+        statement = json.loads(envelope.payload)
+    except ValueError:
+        raise AttestationError("the attestation's statement is not JSON") from None
+    if statement.get("_type") != STATEMENT_TYPE or statement.get("predicateType") != PREDICATE_TYPE:
+        raise AttestationError("the attestation is not a RepoGuard decision statement")
+    subjects = statement.get("subject") or [{}]
+    digest = subjects[0].get("digest") or {}
+    predicate = statement.get("predicate") or {}
+    return Decision(
+        decision=str(predicate.get("decision", "")),
+        request_id=str(predicate.get("requestId", "")),
+        package_name=str(predicate.get("packageName", "")),
+        commit_sha=str(digest.get("gitCommit", "")),
+        archive_sha256=str(digest.get("sha256", "")),
+        predicate=predicate,
+    )
+
+
+def check_approval(
+    envelope_bytes: bytes | None,
+    public_key_pem: bytes | None,
+    *,
+    name: str,
+    request_id: str,
+    commit_sha: str,
+) -> Decision:
+    """The verified approval of ``name`` at ``commit_sha``, or AttestationError saying why not."""
+    if public_key_pem is None:
+        raise AttestationError("no trusted pipeline key is configured, so no approval can be checked")
+    if envelope_bytes is None:
+        raise AttestationError(
+            f"request {request_id} has no signed attestation: the results row alone is not an approval"
+        )
+    decision = verify_envelope(envelope_bytes, public_key_pem)
+    if decision.request_id != request_id or decision.package_name != name:
+        raise AttestationError(
+            f"the attestation is for request {decision.request_id!r} ({decision.package_name!r}),"
+            f" not {request_id!r} ({name!r})"
+        )
+    if decision.commit_sha != commit_sha:
+        raise AttestationError(
+            f"the attestation names commit {decision.commit_sha[:12] or '(none)'},"
+            f" not the fetched {commit_sha[:12]}"
+        )
+    if decision.decision != "approved":
+        raise AttestationError(f"the signed decision is {decision.decision!r}, not approved")
+    return decision
+
+
+class ApprovalVerifier:
+    """Checks a result row's signed approval before its commit is installed.
+
+    ``public_key`` is the trusted pipeline key (PEM), ``envelope_for`` returns
+    the attestation stored for a request id (or None). Both come from places
+    only the pipeline writes: the workspace's ``keys/`` and ``reports/``
+    folders in the embedded mode.
+    """
+
+    def __init__(self, public_key: Callable[[], bytes | None], envelope_for):
+        self._public_key = public_key
+        self._envelope_for = envelope_for
+
+    @classmethod
+    def embedded(cls, workspace_root: Path) -> ApprovalVerifier:
+        keys = Path(workspace_root) / "keys" / PUBLIC_KEY_FILE
+        reports = Path(workspace_root) / "reports"
+
+        def public_key() -> bytes | None:
+            return keys.read_bytes() if keys.is_file() else None
+
+        def envelope_for(request_id: str) -> bytes | None:
+            if not pattern("safeId").match(request_id):
+                return None
+            file = reports / request_id / ATTESTATION_FILE
+            return file.read_bytes() if file.is_file() else None
+
+        return cls(public_key, envelope_for)
+
+    def check(self, name: str, row: dict[str, str]) -> Decision:
+        request_id = row.get("request_id", "")
+        return check_approval(
+            self._envelope_for(request_id),
+            self._public_key(),
+            name=row.get("package_name", name),
+            request_id=request_id,
+            commit_sha=row.get("commit_sha", ""),
+        )
