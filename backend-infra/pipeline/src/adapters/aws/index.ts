@@ -5,6 +5,7 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { Octokit } from '@octokit/rest';
 import { GitLedger } from '../../ledger';
 import type { IAdapters } from '../types';
@@ -21,6 +22,38 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
   return value;
 }
 
+/**
+ * The SES client: with `REPOGUARD_SES_ROLE_ARN` (SES in another account) it
+ * sends with that role's credentials, assumed through STS; else with the
+ * stage's own role.
+ */
+export function sesClient(env: NodeJS.ProcessEnv = process.env): SESv2Client {
+  const roleArn = env.REPOGUARD_SES_ROLE_ARN;
+  return new SESv2Client({
+    maxAttempts: 4,
+    ...(roleArn
+      ? {
+          credentials: fromTemporaryCredentials({
+            params: { RoleArn: roleArn, RoleSessionName: 'repoguard-notify', DurationSeconds: 900 }
+          })
+        }
+      : {})
+  });
+}
+
+/**
+ * The mail's link to a report: the S3 console page of the object (https; the
+ * reader signs in with their own AWS identity), never an `s3://` URL that no
+ * mail client opens.
+ */
+export function consoleReportLink(reportUrl: string, region: string): string {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(reportUrl);
+  if (!match) return reportUrl;
+  const [, bucket, key] = match;
+  const query = new URLSearchParams({ region, bucketType: 'general', prefix: key });
+  return `https://${region}.console.aws.amazon.com/s3/object/${encodeURIComponent(bucket)}?${query.toString()}`;
+}
+
 export async function awsAdapters(env: NodeJS.ProcessEnv = process.env): Promise<IAdapters> {
   const token = await githubToken(env);
   const requestRepo = required(env, 'REPOGUARD_REQUEST_REPO_URL');
@@ -33,15 +66,21 @@ export async function awsAdapters(env: NodeJS.ProcessEnv = process.env): Promise
     userAgent: 'repoguard-pipeline'
   });
   return {
-    ledger: new GitLedger({ url: requestRepo, env: gitAuthEnv(requestRepo, token) }),
+    ledger: new GitLedger({
+      url: requestRepo,
+      branch: env.REPOGUARD_REQUEST_BRANCH || 'main',
+      env: gitAuthEnv(requestRepo, token)
+    }),
     publisher: new GitHubPublisher({ octokit, org: required(env, 'REPOGUARD_GITHUB_ORG'), token }),
     reports: new S3ReportStore(
       new S3Client({ maxAttempts: 4 }),
       required(env, 'REPOGUARD_REPORT_BUCKET'),
       env.REPOGUARD_REPORT_PREFIX ?? 'reports/'
     ),
+    reportLink: url =>
+      consoleReportLink(url, env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1'),
     mailer: new SesMailer(
-      new SESv2Client({ maxAttempts: 4 }),
+      sesClient(env),
       required(env, 'REPOGUARD_MAIL_FROM'),
       env.REPOGUARD_SES_CONFIGURATION_SET
     )
