@@ -49,6 +49,23 @@ class ParsedFile:
     errors: list[RowError] = field(default_factory=list)
 
 
+# Formula injection (as src/common/csv.ts): a cell a spreadsheet would evaluate
+# (leading = + - @ tab CR, after any quotes ') is written with one ' in front;
+# a reader removes exactly one, so every value round-trips.
+_FORMULA_WRITTEN = re.compile(r"^'*[=+\-@\t\r]")
+_FORMULA_READ = re.compile(r"^'+[=+\-@\t\r]")
+
+
+def escape_cell(value: str) -> str:
+    """A cell as written to a CSV file: one ' before a formula-like value."""
+    return "'" + value if _FORMULA_WRITTEN.match(value) else value
+
+
+def unescape_cell(value: str) -> str:
+    """A cell as read from a CSV file (the inverse of escape_cell)."""
+    return value[1:] if _FORMULA_READ.match(value) else value
+
+
 def _table(text: str) -> list[list[str]]:
     if text.startswith(_BOM):
         text = text[1:]
@@ -57,7 +74,7 @@ def _table(text: str) -> list[list[str]]:
     for cells in reader:
         if all(c.strip() == "" for c in cells):
             continue  # blank lines, as papaparse's skipEmptyLines "greedy"
-        table.append([c.replace("\r\n", "\n") for c in cells])
+        table.append([unescape_cell(c.replace("\r\n", "\n")) for c in cells])
     return table
 
 
@@ -147,7 +164,7 @@ def append_rows(existing: str, cols: list[str], rows: list[dict[str, str]]) -> s
     bom = existing.startswith(_BOM)
     body = existing[1:] if bom else existing
     newline = "\r\n" if "\r\n" in body else "\n"
-    data = [[str(r.get(c, "")) for c in cols] for r in rows]
+    data = [[escape_cell(str(r.get(c, ""))) for c in cols] for r in rows]
     prefix = _BOM if bom else ""
     if body.strip() == "":
         return prefix + _serialize([cols, *data], newline)

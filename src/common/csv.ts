@@ -38,6 +38,28 @@ export interface IParsedFile<T> {
 
 const BOM = '\uFEFF';
 
+/**
+ * Formula injection: a spreadsheet evaluates a cell that starts with
+ * `=`, `+`, `-`, `@`, a tab or a carriage return. Such a cell is written
+ * with one `'` in front (what spreadsheets show as text), and so is a cell
+ * that already starts with `'`s before one of those characters; a reader
+ * removes exactly one `'` from a cell that starts with `'`s and then one of
+ * those characters. Every value round-trips (`=1+1` → `'=1+1` → `=1+1`,
+ * `'=x` → `''=x` → `'=x`). repoguard/ledger.py does the same.
+ */
+const FORMULA_WRITTEN = /^'*[=+\-@\t\r]/;
+const FORMULA_READ = /^'+[=+\-@\t\r]/;
+
+/** A cell as written to a CSV file (see FORMULA_WRITTEN). */
+export function escapeCell(value: string): string {
+  return FORMULA_WRITTEN.test(value) ? `'${value}` : value;
+}
+
+/** A cell as read from a CSV file (the inverse of `escapeCell`). */
+export function unescapeCell(value: string): string {
+  return FORMULA_READ.test(value) ? value.slice(1) : value;
+}
+
 function parseTable(text: string): { table: string[][]; errors: IRowError[] } {
   const input = text.startsWith(BOM) ? text.slice(BOM.length) : text;
   const result = Papa.parse<string[]>(input, {
@@ -53,7 +75,7 @@ function parseTable(text: string): { table: string[][]; errors: IRowError[] } {
   }
   // A CRLF checkout must not change a value: line breaks inside quoted
   // values read as \n whatever the file's line ending.
-  const table = result.data.map(cells => cells.map(c => c.replace(/\r\n/g, '\n')));
+  const table = result.data.map(cells => cells.map(c => unescapeCell(c.replace(/\r\n/g, '\n'))));
   return { table, errors };
 }
 
@@ -172,7 +194,7 @@ export function appendRows<C extends string>(
   const hasBom = existing.startsWith(BOM);
   let body = hasBom ? existing.slice(BOM.length) : existing;
   const newline = body.includes('\r\n') ? '\r\n' : '\n';
-  const data = rows.map(r => columns.map(c => r[c] ?? ''));
+  const data = rows.map(r => columns.map(c => escapeCell(r[c] ?? '')));
   if (body.trim() === '') {
     return (
       (hasBom ? BOM : '') +

@@ -151,6 +151,7 @@ export function renderMarkdown(
       );
     }
   }
+  lines.push(...coverageMarkdown(item));
   lines.push('', '## Findings', '');
   if (file.findings.length === 0) {
     lines.push('No findings.');
@@ -181,6 +182,61 @@ export function renderMarkdown(
     `The merged SARIF 2.1.0 log of every scanner is \`${FILES.sarif}\` beside this page; the findings as judged are \`${FILES.findings}\`.`
   );
   return lines.join('\n') + '\n';
+}
+
+/** At most this many not-scanned files are listed per scanner (all are findings or in the SARIF run). */
+const NOT_SCANNED_LISTED = 50;
+
+/** Per scanner: the pinned configuration it ran with and what it did not scan. */
+function coverageMarkdown(item: IManifestItem): string[] {
+  const runs = (item.scanners ?? []).filter(s => s.config || s.notScanned);
+  if (runs.length === 0) return [];
+  const lines = ['', '## Scanner configuration and coverage', ''];
+  for (const s of runs) {
+    const config = (s.config ?? []).map(
+      c => `${mdInline(c.name)} (sha256 ${c.sha256.slice(0, 16)})`
+    );
+    lines.push(`- **${s.name}**: pinned ${config.join('; ') || 'none recorded'}`);
+    const skipped = s.notScanned ?? [];
+    if (skipped.length === 0) {
+      lines.push('  - scanned every file in its scope');
+    } else {
+      lines.push(`  - did not scan ${skipped.length} file(s):`);
+      for (const n of skipped.slice(0, NOT_SCANNED_LISTED)) {
+        lines.push(`    - \`${mdInline(n.path).replace(/`/g, "'")}\`: ${mdInline(n.reason)}`);
+      }
+      if (skipped.length > NOT_SCANNED_LISTED) {
+        lines.push(`    - … ${skipped.length - NOT_SCANNED_LISTED} more (in ${FILES.sarif})`);
+      }
+    }
+  }
+  return lines;
+}
+
+function coverageHtml(item: IManifestItem): string {
+  const e = escapeHtml;
+  const runs = (item.scanners ?? []).filter(s => s.config || s.notScanned);
+  if (runs.length === 0) return '';
+  const items = runs.map(s => {
+    const config = (s.config ?? [])
+      .map(c => `${e(c.name)} (sha256 <code>${e(c.sha256.slice(0, 16))}</code>)`)
+      .join('; ');
+    const skipped = s.notScanned ?? [];
+    const list = skipped
+      .slice(0, NOT_SCANNED_LISTED)
+      .map(n => `<li><code>${e(n.path)}</code>: ${e(n.reason)}</li>`)
+      .join('');
+    const more =
+      skipped.length > NOT_SCANNED_LISTED
+        ? `<li>… ${skipped.length - NOT_SCANNED_LISTED} more (in ${e(FILES.sarif)})</li>`
+        : '';
+    return `<li><strong>${e(s.name)}</strong>: pinned ${config || 'none recorded'}${
+      skipped.length === 0
+        ? '<br>scanned every file in its scope'
+        : `<br>did not scan ${skipped.length} file(s):<ul>${list}${more}</ul>`
+    }</li>`;
+  });
+  return `<h2>Scanner configuration and coverage</h2>\n<ul>\n${items.join('\n')}\n</ul>`;
 }
 
 function mdInline(text: string): string {
@@ -264,6 +320,7 @@ ${waivers ? `<table><tr><th>rule</th><th>package</th><th>covers</th><th>expires<
 <table><tr><th>scanner</th><th>status</th><th>time</th><th>findings</th><th>note</th></tr>
 ${rows}
 </table>
+${coverageHtml(item)}
 <h2>Findings</h2>
 ${groups || '<p>No findings.</p>'}
 ${file.omitted > 0 ? `<p>${file.omitted} more finding(s) are only in <code>${e(FILES.sarif)}</code>.</p>` : ''}

@@ -56,6 +56,10 @@ export interface IScannerRun {
   /** SARIF 2.1.0 file, relative to the manifest's folder. */
   sarifFile?: string;
   findings: IFinding[];
+  /** The pinned configuration the scanner ran with (name, sha256; see scanners/pinned.ts). */
+  config?: { name: string; sha256: string }[];
+  /** Files the scanner did not scan, and why (each is also a `repoguard.not-scanned` finding). */
+  notScanned?: { path: string; reason: string }[];
 }
 
 export interface IDependency {

@@ -171,15 +171,21 @@ export async function fakeScanners(
 const fs = require('fs');
 const args = process.argv.slice(2);
 let out = null;
+let jsonOut = null;
 for (let i = 0; i < args.length; i++) {
   if (args[i].startsWith('--sarif-output=')) out = args[i].slice('--sarif-output='.length);
+  if (args[i].startsWith('--json-output=')) jsonOut = args[i].slice('--json-output='.length);
   if (args[i] === '-o') out = args[i + 1];
 }
 const behaviour = ${JSON.stringify(behaviour)};
 const report = ${JSON.stringify(name)} === 'bandit'
   ? { errors: [], generated_at: '2026-11-24T00:00:00Z', metrics: {}, results: [] }
   : { version: '2.1.0', runs: [{ tool: { driver: { name: ${JSON.stringify(name)}, rules: [] } }, results: [] }] };
-const write = () => fs.writeFileSync(out, JSON.stringify(report));
+const write = () => {
+  fs.writeFileSync(out, JSON.stringify(report));
+  // semgrep's JSON beside its SARIF (skipped files, rule metadata)
+  if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ results: [], errors: [], paths: { scanned: [], skipped: [] } }));
+};
 if (behaviour === 'crash') { process.stderr.write('boom: internal error\\n'); process.exit(2); }
 if (behaviour === 'hang') { setTimeout(() => {}, 1e9); }
 else if (behaviour === 'nosarif') { process.exit(0); }

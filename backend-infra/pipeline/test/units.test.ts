@@ -145,7 +145,9 @@ describe('policy', () => {
         }
       ]
     });
-    assert.equal(semgrep.length, 1, 'suppressed results do not count');
+    // A suppression shipped in the source is evidence, never a waiver: the result counts.
+    assert.equal(semgrep.length, 2, 'suppressed results count');
+    assert.match(semgrep[1].message, /suppressed in the source: counted/);
     assert.deepEqual([semgrep[0].severity, semgrep[0].confidence], ['high', 'medium']);
   });
 });

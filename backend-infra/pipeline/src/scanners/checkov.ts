@@ -3,14 +3,18 @@
  * scripts/install-scanners.sh) with the dockerfile, kubernetes, terraform,
  * cloudformation and github_actions frameworks, `--skip-download` (no
  * Bridgecrew platform calls; the sandbox has no network anyway) and
- * `--soft-fail`. Skipped checks (a source's own `checkov:skip` comments)
- * come back with `suppressions` and are not counted.
+ * `--soft-fail`, with the pinned `scanner-config/checkov.yaml` (see there
+ * why a source's `.checkov.yaml` has no effect). Skipped checks (a source's
+ * own `checkov:skip` comments, which checkov cannot ignore) come back with
+ * `suppressions` and are counted all the same. No SARIF log is a failed run;
+ * a file checkov could not parse is a `repoguard.not-scanned` finding.
  *
  * Severity: checkov's open-source checks carry no severity (SARIF level
  * `error` for every failed check), so RepoGuard rates them: `medium` (medium
  * confidence) by default, `high` for an `ADD` of a remote URL, `low` for
  * hygiene checks (HEALTHCHECK, apt/yum cache flags, pinned tags).
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Log } from 'sarif';
@@ -18,6 +22,8 @@ import type { Severity } from '../../../../src/common';
 import type { IScannerSpec } from './registry';
 import { ScannerFailure } from './run';
 import type { IRunContext } from './run';
+import { annotate, pinnedArgs, pinnedFile, SCANNER_CONFIG_DIR } from './pinned';
+import type { INotScanned } from './pinned';
 
 const LOW = new Set([
   'CKV_DOCKER_2',
@@ -36,6 +42,18 @@ export function checkovSeverity(ruleId: string, snippet: string): Severity {
   return 'medium';
 }
 
+interface ICheckovJsonReport {
+  check_type?: string;
+  results?: { parsing_errors?: string[] };
+}
+
+/** The file a checkov URI names: absolute without its `/`, or relative to its working directory or the tree. */
+function resolveUri(uri: string, target: string, cwd: string): string {
+  if (path.isAbsolute(uri)) return uri;
+  const candidates = [`/${uri}`, path.resolve(cwd, uri), path.join(target, uri)];
+  return candidates.find(c => existsSync(c)) ?? path.join(target, uri);
+}
+
 export function checkov(): IScannerSpec {
   return {
     name: 'checkov',
@@ -43,24 +61,38 @@ export function checkov(): IScannerSpec {
     async run(ctx: IRunContext): Promise<Log> {
       const file = await ctx.which('checkov');
       const outDir = path.join(ctx.outDir, 'checkov');
-      const exit = await ctx.exec(
-        file,
-        [
-          '-d',
-          ctx.target,
-          '--framework',
-          'dockerfile,kubernetes,terraform,cloudformation,github_actions',
-          '-o',
-          'sarif',
-          '--output-file-path',
-          outDir,
-          '--soft-fail',
-          '--skip-download',
-          '--quiet',
-          '--compact'
-        ],
-        { env: { BC_SKIP_MAPPING: 'TRUE', CHECKOV_NO_OUTPUT_CONSOLE: 'true', LOG_LEVEL: 'ERROR' } }
-      );
+      const config = await pinnedFile('checkov.yaml');
+      const cwd = SCANNER_CONFIG_DIR;
+      const argv = [
+        // One argument: checkov reads `<dir>/.checkov.yaml` only after a separate `-d`.
+        `--directory=${ctx.target}`,
+        '--config-file',
+        config.file,
+        '--framework',
+        'dockerfile,kubernetes,terraform,cloudformation,github_actions',
+        '-o',
+        'sarif',
+        '-o',
+        'json',
+        '--output-file-path',
+        outDir,
+        '--soft-fail',
+        '--skip-download',
+        '--compact'
+      ];
+      const exit = await ctx.exec(file, argv, {
+        env: {
+          BC_SKIP_MAPPING: 'TRUE',
+          CHECKOV_NO_OUTPUT_CONSOLE: 'true',
+          LOG_LEVEL: 'ERROR',
+          // Hidden folders (.devcontainer/Dockerfile, .circleci/…) and
+          // node_modules are scanned too: no silent exclusions.
+          CKV_IGNORE_HIDDEN_DIRECTORIES: 'False',
+          CKV_IGNORED_DIRECTORIES: '.git'
+        },
+        cwd,
+        sandbox: { readOnly: [SCANNER_CONFIG_DIR], chdir: cwd }
+      });
       if (exit.code !== 0) {
         throw new ScannerFailure(
           'crashed',
@@ -71,20 +103,25 @@ export function checkov(): IScannerSpec {
       let log: Log;
       try {
         log = JSON.parse(await readFile(path.join(outDir, 'results_sarif.sarif'), 'utf8')) as Log;
-      } catch {
-        // checkov writes no file when no framework found anything to check.
-        return {
-          version: '2.1.0',
-          runs: [{ tool: { driver: { name: 'Checkov', rules: [] } }, results: [] }]
-        };
+      } catch (error) {
+        // checkov writes a SARIF log even when nothing was checked: none means it did not finish.
+        throw new ScannerFailure(
+          'crashed',
+          `wrote no readable SARIF (${error instanceof Error ? error.message : String(error)})`,
+          exit.code
+        );
       }
       for (const run of log.runs ?? []) {
         for (const result of run.results ?? []) {
           const region = result.locations?.[0]?.physicalLocation?.region;
           const uri = result.locations?.[0]?.physicalLocation?.artifactLocation;
-          if (uri?.uri && !path.isAbsolute(uri.uri)) {
-            // checkov writes paths relative to its working directory (the target).
-            uri.uri = path.join(ctx.target, uri.uri.replace(/^\//, ''));
+          if (uri?.uri) uri.uri = resolveUri(uri.uri, ctx.target, cwd);
+          if (result.suppressions?.length) {
+            // An inline `checkov:skip=` cannot be switched off in checkov: it is counted anyway.
+            result.message = {
+              ...result.message,
+              text: `${result.message?.text ?? ''} (skipped in the source by a checkov:skip comment: counted)`
+            };
           }
           result.properties = {
             ...(result.properties ?? {}),
@@ -95,7 +132,33 @@ export function checkov(): IScannerSpec {
           };
         }
       }
-      return log;
+      const notScanned: INotScanned[] = [];
+      try {
+        const json = JSON.parse(await readFile(path.join(outDir, 'results_json.json'), 'utf8')) as
+          ICheckovJsonReport | ICheckovJsonReport[];
+        for (const report of Array.isArray(json) ? json : [json]) {
+          for (const f of report.results?.parsing_errors ?? []) {
+            const rel = path.relative(ctx.target, resolveUri(f, ctx.target, cwd));
+            notScanned.push({
+              path: rel.startsWith('..') ? f : rel,
+              reason: `checkov could not parse it (${report.check_type ?? 'unknown'} framework)`
+            });
+          }
+        }
+      } catch {
+        // The SARIF is the result; without the JSON only parse errors are unknown.
+        notScanned.push({
+          path: '.',
+          reason: 'checkov wrote no JSON report: parse errors unknown'
+        });
+      }
+      return annotate(
+        log,
+        'checkov',
+        'config',
+        [config, pinnedArgs('checkov argv', argv.slice(1))],
+        notScanned
+      );
     }
   };
 }

@@ -8,6 +8,16 @@
  * match a provider's key format (aws-access-token, github-pat, private-key,
  * …) and `low` for gitleaks' entropy-based `generic-api-key`.
  * Exit codes: 0 clean, 3 leaks (`--exit-code 3`), anything else an error.
+ *
+ * Pinned (a source cannot configure it): `--config scanner-config/gitleaks.toml`
+ * (gitleaks' default rules; a global allowlist of media, fonts and documents
+ * only; a source's `.gitleaks.toml` or `GITLEAKS_CONFIG` has no
+ * effect), `--gitleaks-ignore-path` an empty pinned file (gitleaks still reads
+ * `<target>/.gitleaksignore`, which the scan stage removes and reports),
+ * `--ignore-gitleaks-allow` (a `gitleaks:allow` comment hides nothing; the
+ * scan stage reports each one), no size limit (`--max-target-megabytes 0`)
+ * and archives opened 3 levels deep. The files its allowlist skips are
+ * listed as not scanned.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -15,9 +25,17 @@ import type { Log } from 'sarif';
 import type { IScannerSpec } from './registry';
 import { ScannerFailure } from './run';
 import type { IRunContext } from './run';
+import { annotate, listFiles, pinnedFile, SCANNER_CONFIG_DIR } from './pinned';
 import { maskSecrets } from './sarif';
 
 const LOW_CONFIDENCE = new Set(['generic-api-key']);
+
+/** The global path allowlist of scanner-config/gitleaks.toml, as JavaScript (kept in step with it). */
+export const GITLEAKS_SKIPPED: { pattern: RegExp; reason: string }[] = [
+  { pattern: /\.(?:bmp|gif|jpe?g|png|svg|tiff?|ico|webp)$/i, reason: 'image (pinned allowlist)' },
+  { pattern: /\.(?:eot|[ot]tf|woff2?)$/i, reason: 'font (pinned allowlist)' },
+  { pattern: /\.(?:docx?|xlsx?|pptx?|pdf)$/i, reason: 'document (pinned allowlist)' }
+];
 
 export function gitleaks(): IScannerSpec {
   return {
@@ -26,21 +44,36 @@ export function gitleaks(): IScannerSpec {
     async run(ctx: IRunContext): Promise<Log> {
       const file = await ctx.which('gitleaks');
       const out = path.join(ctx.outDir, 'gitleaks.raw.sarif');
-      const exit = await ctx.exec(file, [
-        'dir',
-        ctx.target,
-        '--report-format',
-        'sarif',
-        '--report-path',
-        out,
-        '--redact',
-        '--no-banner',
-        '--no-color',
-        '--log-level',
-        'error',
-        '--exit-code',
-        '3'
-      ]);
+      const config = await pinnedFile('gitleaks.toml');
+      const ignore = await pinnedFile('gitleaks.ignore');
+      const exit = await ctx.exec(
+        file,
+        [
+          'dir',
+          ctx.target,
+          '--config',
+          config.file,
+          '--gitleaks-ignore-path',
+          ignore.file,
+          '--ignore-gitleaks-allow',
+          '--max-target-megabytes',
+          '0',
+          '--max-archive-depth',
+          '3',
+          '--report-format',
+          'sarif',
+          '--report-path',
+          out,
+          '--redact',
+          '--no-banner',
+          '--no-color',
+          '--log-level',
+          'error',
+          '--exit-code',
+          '3'
+        ],
+        { sandbox: { readOnly: [SCANNER_CONFIG_DIR] }, cwd: SCANNER_CONFIG_DIR }
+      );
       if (exit.code !== 0 && exit.code !== 3) {
         throw new ScannerFailure(
           'crashed',
@@ -69,7 +102,15 @@ export function gitleaks(): IScannerSpec {
           };
         }
       }
-      return log;
+      const notScanned = (await listFiles(ctx.target)).flatMap(f => {
+        const skip = GITLEAKS_SKIPPED.find(s => s.pattern.test(f.rel));
+        return skip ? [{ path: f.rel, reason: skip.reason }] : [];
+      });
+      // Media, fonts and documents (binary formats gitleaks cannot read anyway)
+      // are listed in the report, not findings.
+      return annotate(log, 'gitleaks', 'secret', [config, ignore], notScanned, {
+        findings: false
+      });
     }
   };
 }

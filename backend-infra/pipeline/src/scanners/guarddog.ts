@@ -13,6 +13,9 @@
  * high confidence. A `capability-*` rule alone (reads files, opens sockets:
  * what most benign packages do) is low with low confidence. Any other rule
  * (metadata and older rule names) is medium, medium confidence.
+ *
+ * Fail closed: a rule in GuardDog's `errors` did not analyse the source, so
+ * any error is a failed run (decision `error`), never a clean one.
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -21,6 +24,7 @@ import { SEVERITIES as ALL_SEVERITIES, type Severity } from '../../../../src/com
 import type { IScannerSpec } from './registry';
 import { ScannerFailure } from './run';
 import type { IRunContext } from './run';
+import { annotate, pinnedArgs } from './pinned';
 import { makeLog, makeResult } from './sarif';
 
 interface IGuardDogHit {
@@ -114,6 +118,7 @@ export function guarddog(): IScannerSpec {
     async run(ctx: IRunContext): Promise<Log> {
       const file = await ctx.which('guarddog');
       const results: Result[] = [];
+      const argvs: string[] = [];
       for (const ecosystem of await guarddogEcosystems(ctx.target)) {
         const args = [ecosystem, 'scan', ctx.target, '--output-format', 'json'];
         let exit = await ctx.exec(file, args, { env: { NO_COLOR: '1' } });
@@ -132,11 +137,28 @@ export function guarddog(): IScannerSpec {
             exit.code
           );
         }
+        // A rule that failed did not look at the source (one file name that is
+        // not UTF-8 fails every YARA rule): an incomplete analysis is a failed run.
+        const failed = Object.entries(report.errors ?? {});
+        if (failed.length > 0) {
+          const [rule, why] = failed[0];
+          throw new ScannerFailure(
+            'crashed',
+            `${ecosystem} scan incomplete: ${failed.length} rule(s) failed, e.g. ${rule}: ${String(why).slice(0, 200)}`,
+            exit.code
+          );
+        }
         results.push(...guarddogToResults(report, ecosystem));
+        argvs.push(args.slice(1).join(' '));
       }
-      return makeLog(
-        { name: 'GuardDog', informationUri: 'https://github.com/DataDog/guarddog' },
-        results
+      return annotate(
+        makeLog(
+          { name: 'GuardDog', informationUri: 'https://github.com/DataDog/guarddog' },
+          results
+        ),
+        'guarddog',
+        'malicious',
+        [pinnedArgs('guarddog built-in rules (no configuration)', argvs)]
       );
     }
   };

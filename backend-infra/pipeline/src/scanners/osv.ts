@@ -27,6 +27,7 @@ import type { Log, Result } from 'sarif';
 import type { Severity } from '../../../../src/common';
 import type { IAdvisoryData } from '../types';
 import type { IScannerSpec } from './registry';
+import { annotate, pinnedFile, SCANNER_CONFIG_DIR } from './pinned';
 import { ScannerFailure } from './run';
 import type { IRunContext } from './run';
 import { makeLog, makeResult, severityFromScore } from './sarif';
@@ -131,8 +132,12 @@ export function osv(): IScannerSpec {
         );
       }
       const out = path.join(ctx.outDir, 'osv.json');
-      const args = ['scan', 'source', '-r', '--format', 'json', '--output-file', out];
-      const readOnly: string[] = [];
+      // Pinned: a source's osv-scanner.toml (ignore = true, IgnoredVulns) has no
+      // effect, and manifests a .gitignore lists are read too.
+      const pinned = await pinnedFile('osv-scanner.toml');
+      const args = ['scan', 'source', '-r', '--config', pinned.file, '--no-ignore'];
+      args.push('--format', 'json', '--output-file', out);
+      const readOnly: string[] = [SCANNER_CONFIG_DIR];
       const data: IAdvisoryData = db
         ? await advisoryData(db)
         : { source: 'osv.dev API (online)', date: new Date().toISOString(), kind: 'online' };
@@ -149,7 +154,12 @@ export function osv(): IScannerSpec {
       });
       // 0 clean, 1 vulnerabilities, 128 no packages found; 127 and others are errors.
       if (exit.code === 128) {
-        return withAdvisoryData(makeLog({ name: 'osv-scanner' }, []), data);
+        return annotate(
+          withAdvisoryData(makeLog({ name: 'osv-scanner' }, []), data),
+          'osv',
+          'vulnerability',
+          [pinned]
+        );
       }
       if (exit.code !== 0 && exit.code !== 1) {
         const detail = exit.stderr.trim().split('\n').slice(-2).join(' ').slice(0, 300);
@@ -209,9 +219,14 @@ export function osv(): IScannerSpec {
           }
         }
       }
-      return withAdvisoryData(
-        makeLog({ name: 'osv-scanner', informationUri: 'https://osv.dev' }, results),
-        data
+      return annotate(
+        withAdvisoryData(
+          makeLog({ name: 'osv-scanner', informationUri: 'https://osv.dev' }, results),
+          data
+        ),
+        'osv',
+        'vulnerability',
+        [pinned]
       );
     }
   };

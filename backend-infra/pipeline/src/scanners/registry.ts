@@ -4,11 +4,15 @@
  * codes of a completed scan (with or without findings). Adapters that need
  * more (several commands, a database, a trace, or none at all) implement
  * `run`. Every command runs in the network-less bubblewrap sandbox of
- * `../sandbox.ts`. Files by which a scanned source could configure
- * its own scanner (`.semgrepignore`, `.bandit`) are removed from the scanned
- * tree first (`SCANNER_CONTROL_FILES`). Anything else, a missing executable, or a run
- * past the time limit fails the scan (and the decision is `error`).
+ * `../sandbox.ts`, with a configuration pinned by the pipeline (`pinned.ts`,
+ * `scanner-config/`): files by which a scanned source could configure its
+ * own scanner are removed and reported first (`source.ts`), and every
+ * scanner is given its configuration explicitly so that no file of the
+ * source is read as one. Anything else, a missing executable, or a run past
+ * the time limit fails the scan (and the decision is `error`).
  */
+import { createHash } from 'node:crypto';
+import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Log, ReportingDescriptor, Result } from 'sarif';
 import type { FindingCategory } from '../types';
@@ -18,10 +22,14 @@ import { gitleaks } from './gitleaks';
 import { guarddog } from './guarddog';
 import { licence } from './licence';
 import { osv } from './osv';
+import { annotate, pinnedArgs } from './pinned';
+import type { INotScanned, IPinnedConfig } from './pinned';
+import { ScannerFailure } from './run';
 import type { IRunContext } from './run';
+import { SCANNER_CONTROL_FILES as SOURCE_CONTROL_FILES } from './source';
 
-/** Files a source could use to silence a scanner; removed before scanning. */
-export const SCANNER_CONTROL_FILES = ['.semgrepignore', '.bandit'];
+/** Files a source could use to silence a scanner; removed (and reported) before scanning. */
+export const SCANNER_CONTROL_FILES = Object.keys(SOURCE_CONTROL_FILES);
 
 export interface IScannerSpec {
   name: string;
@@ -48,36 +56,136 @@ export interface IScannerSpec {
 /** The semgrep rules kept in this repository (backend-infra/pipeline/rules). */
 export const RULES_DIR = path.resolve(__dirname, '..', '..', '..', '..', '..', 'pipeline', 'rules');
 
+/** Files semgrep skips above this size (bytes); each one is a `repoguard.not-scanned` finding. */
+export const SEMGREP_MAX_TARGET_BYTES = 10_000_000;
+
+interface ISemgrepJson {
+  results?: { check_id?: string; extra?: { metadata?: { category?: string } } }[];
+  paths?: { skipped?: { path: string; reason: string }[] };
+  errors?: { type?: unknown; message?: string; path?: string; level?: string }[];
+}
+
+/** sha256 over a folder's files (name and content), e.g. the rules. */
+async function folderHash(name: string, dir: string): Promise<IPinnedConfig> {
+  const hash = createHash('sha256');
+  for (const f of (await readdir(dir)).sort()) {
+    hash
+      .update(`${f}\0`)
+      .update(await readFile(path.join(dir, f)))
+      .update('\0');
+  }
+  return { name, sha256: hash.digest('hex') };
+}
+
 export function semgrep(rulesDir: string = RULES_DIR): IScannerSpec {
   return {
     name: 'semgrep',
     category: 'sast',
-    bin: 'semgrep',
-    readOnly: [rulesDir],
-    args: (target, out) => [
-      'scan',
-      '--config',
-      rulesDir,
-      '--metrics=off',
-      '--disable-version-check',
-      '--oss-only',
-      '--jobs',
-      '1',
-      '--quiet',
-      '--error',
-      '--no-rewrite-rule-ids',
-      // Hostile sources must not silence findings: no nosemgrep comments, no
-      // .gitignore (and the scan stage removes .semgrepignore files).
-      '--disable-nosem',
-      '--no-git-ignore',
-      '--exclude',
-      '.git',
-      `--sarif-output=${out}`,
-      target
-    ],
-    // 0 clean, 1 findings (with --error); 2 fatal, 4/5/7/8 bad rules or config.
-    okExitCodes: [0, 1],
-    env: { SEMGREP_ENABLE_VERSION_CHECK: '0', SEMGREP_SEND_METRICS: 'off' }
+    async run(ctx: IRunContext): Promise<Log> {
+      const file = await ctx.which('semgrep');
+      const sarifOut = path.join(ctx.outDir, 'semgrep.raw.sarif');
+      const jsonOut = path.join(ctx.outDir, 'semgrep.json');
+      const argv = [
+        'scan',
+        '--config',
+        rulesDir,
+        '--metrics=off',
+        '--disable-version-check',
+        '--oss-only',
+        '--jobs',
+        '1',
+        '--error',
+        '--no-rewrite-rule-ids',
+        // Hostile sources must not silence or blind it: no nosemgrep comments,
+        // no .gitignore, no .semgrepignore files anywhere (nor semgrep's
+        // built-in list that skips tests/, vendor/, build/, node_modules/ …),
+        // an explicit size limit; what it skips is listed (--verbose fills
+        // `paths.skipped` of the JSON output).
+        '--disable-nosem',
+        '--no-git-ignore',
+        '--x-ignore-semgrepignore-files',
+        '--max-target-bytes',
+        String(SEMGREP_MAX_TARGET_BYTES),
+        '--exclude',
+        '.git',
+        '--verbose',
+        `--sarif-output=${sarifOut}`,
+        `--json-output=${jsonOut}`
+      ];
+      const exit = await ctx.exec(file, [...argv, ctx.target], {
+        env: { SEMGREP_ENABLE_VERSION_CHECK: '0', SEMGREP_SEND_METRICS: 'off' },
+        sandbox: { readOnly: [rulesDir] }
+      });
+      // 0 clean, 1 findings (with --error); 2 fatal, 4/5/7/8 bad rules or config.
+      if (exit.code !== 0 && exit.code !== 1) {
+        const detail = exit.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 300);
+        throw new ScannerFailure(
+          'crashed',
+          `failed (exit ${exit.code ?? 'signal'})${detail ? `: ${detail}` : ''}`,
+          exit.code
+        );
+      }
+      let log: Log;
+      let json: ISemgrepJson;
+      try {
+        log = JSON.parse(await readFile(sarifOut, 'utf8')) as Log;
+        json = JSON.parse(await readFile(jsonOut, 'utf8')) as ISemgrepJson;
+      } catch (error) {
+        throw new ScannerFailure(
+          'crashed',
+          `wrote no readable SARIF/JSON (${error instanceof Error ? error.message : String(error)})`,
+          exit.code
+        );
+      }
+      // RepoGuard's malware rules (metadata.category: malicious) are judged at the malicious gate.
+      const categoryOf = new Map<string, string>();
+      for (const r of json.results ?? []) {
+        if (r.check_id && r.extra?.metadata?.category) {
+          categoryOf.set(r.check_id, r.extra.metadata.category);
+        }
+      }
+      for (const run of log.runs ?? []) {
+        for (const result of run.results ?? []) {
+          if (categoryOf.get(result.ruleId ?? '') === 'malicious') {
+            result.properties = { ...(result.properties ?? {}), category: 'malicious' };
+          }
+        }
+      }
+      const rel = (p: string) => {
+        const r = path.relative(ctx.target, path.resolve(ctx.target, p));
+        return r.startsWith('..') ? p : r;
+      };
+      const notScanned: INotScanned[] = [];
+      for (const skip of json.paths?.skipped ?? []) {
+        const p = rel(skip.path);
+        if (p === '.git' || p.startsWith('.git/')) continue;
+        notScanned.push({
+          path: p,
+          reason:
+            skip.reason === 'exceeded_size_limit'
+              ? `larger than ${SEMGREP_MAX_TARGET_BYTES} bytes`
+              : skip.reason
+        });
+      }
+      for (const e of json.errors ?? []) {
+        if (e.path) {
+          notScanned.push({
+            path: rel(e.path),
+            reason: `partly analysed: ${String(e.message ?? JSON.stringify(e.type)).slice(0, 200)}`
+          });
+        }
+      }
+      return annotate(
+        log,
+        'semgrep',
+        'sast',
+        [
+          await folderHash('rules (backend-infra/pipeline/rules)', rulesDir),
+          pinnedArgs('semgrep argv', argv.slice(3))
+        ],
+        notScanned
+      );
+    }
   };
 }
 
@@ -86,6 +194,15 @@ export function semgrep(rulesDir: string = RULES_DIR): IScannerSpec {
  * formatter (1.9.4) crashes on some real trees ("list index out of range" in
  * its snippet code) and leaves an empty file.
  */
+/** bandit runs with its built-in defaults only: no profile, no ini, no `# nosec`. */
+const BANDIT_PINNED = pinnedArgs('bandit built-in defaults (--ini /dev/null --ignore-nosec)', [
+  '-x',
+  '.git',
+  '--ignore-nosec',
+  '--ini',
+  '/dev/null'
+]);
+
 export function bandit(): IScannerSpec {
   return {
     name: 'bandit',
@@ -108,7 +225,17 @@ export function bandit(): IScannerSpec {
       '/dev/null'
     ],
     outputExtension: 'json',
-    toSarif: banditJsonToSarif,
+    toSarif: text => {
+      const log = banditJsonToSarif(text);
+      const notScanned = (log.runs[0]?.results ?? [])
+        .filter(r => r.ruleId === 'bandit-parse-error')
+        .map(r => ({
+          path: r.locations?.[0]?.physicalLocation?.artifactLocation?.uri ?? '',
+          reason: 'bandit could not parse it'
+        }));
+      // Parse errors are findings already (bandit-parse-error): listed, not doubled.
+      return annotate(log, 'bandit', 'sast', [BANDIT_PINNED], notScanned, { findings: false });
+    },
     // 0 clean, 1 issues found; 2 is "no tests ran" / bad arguments.
     okExitCodes: [0, 1]
   };

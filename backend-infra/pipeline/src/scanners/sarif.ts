@@ -86,7 +86,9 @@ export function maskSecrets(text: string): string {
 
 /**
  * Normalize one SARIF log. `ruleIdOf` may shorten tool-specific rule ids;
- * `category` is the scanner's (a result's `properties.category` wins).
+ * `category` is the scanner's (a result's `properties.category` wins, then
+ * its rule's). Results with `suppressions` (in-source suppressions) are kept
+ * and counted, their message says so.
  * Adapters may set `properties.repoguard-severity` (critical … info),
  * `properties.confidence` and `properties.phase` on a result.
  */
@@ -103,9 +105,9 @@ export function findingsFromSarif(
       rules.set(rule.id, rule);
     }
     for (const result of run.results ?? []) {
-      if (result.suppressions && result.suppressions.length > 0) {
-        continue;
-      }
+      // A suppression comes from the scanned source (`# nosemgrep`, `checkov:skip=`):
+      // evidence, never a waiver (waivers are InfoSec's file). The result counts.
+      const suppressed = (result.suppressions ?? []).length > 0;
       const rawId = result.ruleId ?? result.rule?.id ?? 'unknown';
       const rule =
         rules.get(rawId) ??
@@ -113,9 +115,13 @@ export function findingsFromSarif(
       const location = result.locations?.[0]?.physicalLocation;
       const severity = severityOf(result, rule);
       const props = (result.properties ?? {}) as Record<string, unknown>;
+      const ruleProps = (rule?.properties ?? {}) as Record<string, unknown>;
+      // The result's own category (guarddog heuristics, RepoGuard's malware rules), else its rule's, else the scanner's.
       const ownCategory = CATEGORIES.has(String(props['category']))
         ? (props['category'] as FindingCategory)
-        : category;
+        : CATEGORIES.has(String(ruleProps['category']))
+          ? (ruleProps['category'] as FindingCategory)
+          : category;
       const phase = PHASES.has(String(props['phase']))
         ? (props['phase'] as FindingPhase)
         : undefined;
@@ -135,7 +141,11 @@ export function findingsFromSarif(
         severity,
         effectiveSeverity: severity,
         confidence: confidenceOf(result, rule),
-        message: (result.message?.text ?? rule?.shortDescription?.text ?? rawId).slice(0, 500),
+        message: `${(result.message?.text ?? rule?.shortDescription?.text ?? rawId).slice(0, 500)}${
+          suppressed && !/counted\)$/.test(result.message?.text ?? '')
+            ? ' (suppressed in the source: counted)'
+            : ''
+        }`,
         path: decodeURIComponent(location?.artifactLocation?.uri ?? '').replace(/^file:\/\//, ''),
         line: location?.region?.startLine,
         category: ownCategory,

@@ -6,7 +6,7 @@
  */
 import type { IStageContext } from '../context';
 import type { IMailer } from '../ports';
-import { errorMessage } from '../redact';
+import { errorMessage, redact } from '../redact';
 import { renderMail } from '../report';
 import type { IManifest } from '../types';
 
@@ -33,7 +33,11 @@ export async function notify(ctx: IStageContext, deps: INotifyDeps): Promise<IMa
     }
     await ctx.progress.track('notify', item, async () => {
       const link = item.reportUrl ? (deps.reportLink ?? (u => u))(item.reportUrl) : '';
-      const content = renderMail(item, link);
+      const mail = renderMail(item, link);
+      // The mail goes through the redactor like every other output.
+      const content = Object.fromEntries(
+        Object.entries(mail).map(([k, v]) => [k, typeof v === 'string' ? redact(v) : v])
+      ) as typeof mail;
       try {
         const where = await deps.mailer.send({ to, key: item.key!, ...content });
         item.notified = 'sent';

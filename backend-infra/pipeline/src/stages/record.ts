@@ -14,6 +14,7 @@ import { formatDependencies } from '../deps';
 import type { ILedger } from '../ledger';
 import type { IReportFile, IReportStore } from '../ports';
 import { formatWaivers, IPolicyItem } from '../policy';
+import { redact } from '../redact';
 import { findingsJson } from '../findings';
 import { renderHtml, renderMarkdown } from '../report';
 import { ecosystemOf, SBOM_FILE, sbomFor } from '../sbom';
@@ -48,7 +49,17 @@ async function attestationFile(
   };
 }
 
+/** The results row of a decided item; every cell redacted (a request URL's credentials, tokens). */
 export function resultRow(item: IManifestItem, executionId: string, scannedAt: string): IResultRow {
+  const row = rawResultRow(item, executionId, scannedAt);
+  for (const key of Object.keys(row) as (keyof IResultRow)[]) {
+    const value = row[key];
+    if (typeof value === 'string') (row as unknown as Record<string, string>)[key] = redact(value);
+  }
+  return row;
+}
+
+function rawResultRow(item: IManifestItem, executionId: string, scannedAt: string): IResultRow {
   const r = item.request;
   const counts = item.counts ?? { critical: 0, high: 0, medium: 0, low: 0 };
   return {
@@ -90,20 +101,23 @@ export async function record(ctx: IStageContext, deps: IRecordDeps): Promise<IMa
     }
     await ctx.progress.track('record', item, async () => {
       if (item.key) {
-        const sarif = item.sarifFile
-          ? await readFile(path.join(ctx.dir, item.sarifFile), 'utf8')
-          : JSON.stringify({ version: '2.1.0', runs: [] });
+        // Every file written goes through the redactor (URL credentials, token shapes).
+        const sarif = redact(
+          item.sarifFile
+            ? await readFile(path.join(ctx.dir, item.sarifFile), 'utf8')
+            : JSON.stringify({ version: '2.1.0', runs: [] })
+        );
         item.reportUrl = await deps.reports.put(item.key, [
           { name: 'report.sarif', body: sarif, contentType: 'application/sarif+json' },
           { name: FILES.findings, body: findingsJson(item), contentType: 'application/json' },
           {
             name: 'report.md',
-            body: renderMarkdown(item, executionId),
+            body: redact(renderMarkdown(item, executionId)),
             contentType: 'text/markdown; charset=utf-8'
           },
           {
             name: 'report.html',
-            body: renderHtml(item, executionId),
+            body: redact(renderHtml(item, executionId)),
             contentType: 'text/html; charset=utf-8'
           },
           ...(deps.signer ? [await attestationFile(ctx, item, deps.signer)] : []),

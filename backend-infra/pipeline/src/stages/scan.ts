@@ -2,16 +2,25 @@
  * Scan: every enabled scanner on each cloned source, in parallel, each with
  * the configured time limit, each writing SARIF 2.1.0; the logs are merged
  * into one report log per request.
+ *
+ * Before the scanners run, `checkSource` removes the files a source could
+ * use to configure its scanners and reports them, its inline suppression
+ * markers and undecodable file names as the pseudo-scanner `repoguard-source`
+ * (src/scanners/source.ts). After they ran, each run carries its pinned
+ * configuration and the files it did not scan (src/scanners/pinned.ts) for
+ * the report.
  */
-import { readFile, readdir, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Log } from 'sarif';
 import type { IStageContext } from '../context';
 import { undecided } from '../context';
 import { writeAtomic } from '../fsutil';
-import { IScannerSpec, SCANNER_CONTROL_FILES, knownScanners } from '../scanners/registry';
+import { coverageOf } from '../scanners/pinned';
+import { IScannerSpec, knownScanners } from '../scanners/registry';
 import { runScanners } from '../scanners/run';
-import { mergeSarif } from '../scanners/sarif';
+import { makeLog, makeResult, mergeSarif } from '../scanners/sarif';
+import { SOURCE_SCANNER, checkSource } from '../scanners/source';
 import type { IManifest } from '../types';
 
 export interface IScanDeps {
@@ -19,19 +28,6 @@ export interface IScanDeps {
   /** Overrides config.scannerBinDir / env REPOGUARD_SCANNER_BIN_DIR. */
   binDir?: string;
   now?: () => Date;
-}
-
-/** Remove the files a source could use to configure (silence) a scanner. */
-async function removeControlFiles(dir: string): Promise<void> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  for (const entry of entries) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory() && entry.name !== '.git') {
-      await removeControlFiles(full);
-    } else if (SCANNER_CONTROL_FILES.includes(entry.name)) {
-      await rm(full, { force: true, recursive: true });
-    }
-  }
 }
 
 export async function scan(ctx: IStageContext, deps: IScanDeps = {}): Promise<IManifest> {
@@ -50,7 +46,7 @@ export async function scan(ctx: IStageContext, deps: IScanDeps = {}): Promise<IM
       const target = path.join(ctx.dir, item.source!);
       const outRel = path.join('scans', item.key!);
       const outDir = path.join(ctx.dir, outRel);
-      await removeControlFiles(target);
+      const source = await checkSource(target);
       await writeAtomic(path.join(outDir, '.keep'), '');
       const runs = await runScanners(ctx.config.scanners, known, {
         target,
@@ -61,9 +57,33 @@ export async function scan(ctx: IStageContext, deps: IScanDeps = {}): Promise<IM
       const logs: Log[] = [];
       for (const run of runs) {
         if (run.sarifFile) {
-          logs.push(JSON.parse(await readFile(run.sarifFile, 'utf8')) as Log);
+          const log = JSON.parse(await readFile(run.sarifFile, 'utf8')) as Log;
+          logs.push(log);
           run.sarifFile = path.relative(ctx.dir, run.sarifFile);
+          const { config, notScanned } = coverageOf(log);
+          if (config.length > 0) run.config = config;
+          if (notScanned.length > 0) run.notScanned = notScanned;
         }
+      }
+      if (source.findings.length > 0) {
+        runs.push(source);
+        logs.push(
+          makeLog(
+            { name: SOURCE_SCANNER },
+            source.findings.map(f =>
+              makeResult({
+                ruleId: f.ruleId,
+                message: f.message,
+                uri: f.path,
+                line: f.line,
+                severity: f.severity,
+                confidence: 'high',
+                category: f.category,
+                phase: 'unknown'
+              })
+            )
+          )
+        );
       }
       item.sarifFile = path.join(outRel, 'merged.sarif');
       await writeAtomic(
