@@ -13,10 +13,14 @@ export type FindingCategory =
 /**
  * When the code a finding sits in runs: `install` (setup.py, build hooks,
  * package.json lifecycle scripts), `import` (module top level of package
- * code), `call` (inside a function of package code), `unknown` (not code:
- * manifests, lock files, licence, Dockerfile; or not known).
+ * code), `call` (inside a function of package code), `not-installed` (a
+ * file the package does not install and that does not run at install:
+ * tests, docs, CI, maintainer scripts), `unknown` (not code: manifests, lock
+ * files, licence, Dockerfile; or not known). Observed by the dynamic
+ * scanner where it could (see `IFinding.observed`, scanners/observed.ts),
+ * else guessed from the path and indentation (scanners/phase.ts).
  */
-export type FindingPhase = 'install' | 'import' | 'call' | 'unknown';
+export type FindingPhase = 'install' | 'import' | 'call' | 'not-installed' | 'unknown';
 
 /** One normalized finding, whatever scanner reported it. */
 export interface IFinding {
@@ -38,6 +42,16 @@ export interface IFinding {
   category?: FindingCategory;
   /** When the code runs (see FindingPhase). */
   phase?: FindingPhase;
+  /**
+   * True when `phase` comes from observation (the dynamic scanner's line
+   * coverage of install and import, or its own behaviour events); false
+   * when it is the heuristic of scanners/phase.ts (no observation, or the
+   * observation does not cover this file or line). Set on every finding
+   * once all scanners finished (scanners/observed.ts).
+   */
+  observed?: boolean;
+  /** The emulated platform (`win32`, `darwin`) on which alone the finding's line ran. */
+  platform?: string;
   /** The source line(s) or observed event; always redacted for secrets. */
   snippet?: string;
   /** Why this finding does not count: a waiver or a downgrade. */
