@@ -99,6 +99,7 @@ else
   "$PYTHON" "$OSV_DB_PY" fixture "$fixture" "$OSV_DB"
 fi
 
+REPOGUARD_TOOLS=$TOOLS PYTHON=$PYTHON bash "$ROOT/scripts/install-sandbox-python.sh"  # the dynamic scanner's offline build backends + coverage
 if ! wait "$go_pid"; then
   echo "scanners: a Go build failed" >&2
   exit 1

@@ -18,6 +18,7 @@ import { undecided } from '../context';
 import { writeAtomic } from '../fsutil';
 import { coverageOf } from '../scanners/pinned';
 import { IScannerSpec, knownScanners } from '../scanners/registry';
+import { applyObservedPhases } from '../scanners/observed';
 import { runScanners } from '../scanners/run';
 import { makeLog, makeResult, mergeSarif } from '../scanners/sarif';
 import { SOURCE_SCANNER, checkSource } from '../scanners/source';
@@ -54,6 +55,8 @@ export async function scan(ctx: IStageContext, deps: IScanDeps = {}): Promise<IM
         timeoutMs: ctx.config.scanTimeoutSeconds * 1000,
         binDir
       });
+      // What the dynamic scanner saw run sets each finding's phase (observed.json beside its SARIF).
+      await applyObservedPhases(runs);
       const logs: Log[] = [];
       for (const run of runs) {
         if (run.sarifFile) {
