@@ -15,6 +15,10 @@ Two modes, chosen by ``REPOGUARD_MODE`` (default ``embedded``):
   ``REPOGUARD_ALLOWED_HOSTS`` (comma-separated) is the allow list of request
   sources, as in the pipeline.
 
+``REPOGUARD_DEPLOYMENT`` names the deployment contract (``repoguard.deployment``,
+written by the Studio lifecycle configuration); its fields fill the variables
+above that the environment leaves unset.
+
 Nothing here imports jupyter_server: kernels use it too.
 """
 
@@ -29,6 +33,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .contract import default_allowed_hosts
+from .deployment import contract_path
+from .deployment import load as load_deployment
 from .workspace import ENV_VAR as WORKSPACE_ENV
 from .workspace import Workspace, WorkspaceError
 
@@ -86,6 +92,10 @@ class Settings:
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """The settings from the environment (``os.environ`` by default)."""
     env = os.environ if env is None else env
+    contract = contract_path(env)
+    if contract is not None:
+        # The deployment contract fills what the environment leaves unset.
+        env = {**load_deployment(contract).environment(), **env}
     mode = (env.get("REPOGUARD_MODE") or "embedded").strip().lower()
     workspace = env.get(WORKSPACE_ENV, "").strip()
     repo_url = env.get("REPOGUARD_REQUEST_REPO_URL", "").strip()

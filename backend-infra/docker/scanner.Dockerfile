@@ -35,14 +35,20 @@ RUN --mount=type=bind,from=go,source=/usr/local/go,target=/usr/local/go \
     bash /opt/repoguard/scripts/install-scanners.sh \
  && rm -rf /root/go /root/.cache
 ENV PATH=/opt/repoguard/tools/bin:$PATH
+# node and npm (the dynamic scan installs npm packages with npm in the sandbox)
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
+COPY --from=node /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/npm
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
+ && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx
 COPY --from=build /build/backend-infra/package.json /opt/repoguard/backend-infra/package.json
 COPY --from=build /build/backend-infra/node_modules /opt/repoguard/backend-infra/node_modules
 COPY --from=build /build/backend-infra/dist /opt/repoguard/backend-infra/dist
 COPY --from=build /build/backend-infra/pipeline/bin /opt/repoguard/backend-infra/pipeline/bin
 COPY --from=build /build/backend-infra/pipeline/rules /opt/repoguard/backend-infra/pipeline/rules
 RUN ln -s /opt/repoguard/backend-infra/pipeline/bin/repoguard-pipeline.js /usr/local/bin/repoguard-pipeline \
- && node --version && semgrep --version && bandit --version && gitleaks version && osv-scanner --version && checkov --version && git --version && bwrap --version
+ && node --version && npm --version && python3 --version && semgrep --version && bandit --version \
+ && guarddog --version && gitleaks version && osv-scanner --version && checkov --version \
+ && git --version && bwrap --version && strace -V
 # CodeBuild runs builds as root in the container; the stage code drops into
 # bubblewrap for anything that executes untrusted code.
 WORKDIR /workspace

@@ -3,6 +3,7 @@ import { Validations, type App } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { deploymentParameterName } from './deployment';
 import { envOf, sameAccount, type RepoGuardConfig, type SharedVpcConfig } from './config';
 import { NetworkStack } from './stacks/network-stack';
 import { NotificationStack } from './stacks/notification-stack';
@@ -100,7 +101,6 @@ export function buildRepoGuardApp(
   let studio: StudioStack | undefined;
   if (config.enableStudio) {
     const crossAccount = !sameAccount(config.studio, config.pipeline);
-    const pipelineArn = `arn:${pipeline.partition}:codepipeline:${config.pipeline.region ?? pipeline.region}:${config.pipeline.account ?? pipeline.account}:${pipeline.pipelineName}`;
     studio = new StudioStack(app, 'RepoGuardStudio', {
       env: envOf(config.studio),
       description:
@@ -113,18 +113,20 @@ export function buildRepoGuardApp(
       pipeline: crossAccount
         ? {
             kind: 'cross-account',
-            pipelineArn,
-            readerRoleArn: `arn:${pipeline.partition}:iam::${config.pipeline.account}:role/${prefix}-panel-reader`,
-            tokenSecretArn: pipeline.tokenSecret.secretArn
+            readerRoleArn: `arn:${pipeline.partition}:iam::${config.pipeline.account}:role/${prefix}-panel-reader`
           }
-        : {
-            kind: 'direct',
-            pipelineArn,
-            tokenSecretArn: pipeline.tokenSecret.secretArn,
-            tokenKeyArn: pipeline.key.keyArn
-          },
-      pipelineName: pipeline.pipelineName,
-      pipelineRegion: config.pipeline.region ?? pipeline.region,
+        : { kind: 'direct', ...pipeline.studioAccess() },
+      // Across accounts the Studio copy names the SSM parameter for what it cannot reference.
+      deployment: crossAccount
+        ? {
+            version: pipeline.deployment.version,
+            mode: 'aws',
+            region: config.pipeline.region ?? pipeline.region,
+            pipelineName: pipeline.pipelineName,
+            deploymentParameter: deploymentParameterName(prefix),
+            readerRoleArn: `arn:${pipeline.partition}:iam::${config.pipeline.account}:role/${prefix}-panel-reader`
+          }
+        : pipeline.deployment,
       installSpec: config.studioInstallSpec
     });
     studio.addStackDependency(pipeline, 'the execution role reads the pipeline and its token');

@@ -45,13 +45,13 @@ export interface RepoGuardConfig {
   readonly requestRepo: string;
   /** Branch of the request repo. @default 'main' */
   readonly requestBranch: string;
-  /** Request file whose changes start the pipeline. @default 'external-package-request.csv' */
+  /** Request file whose changes start the pipeline; only the contract's file name is accepted. @default 'external-package-request.csv' */
   readonly requestFile: string;
   /** `codeconnections` (recommended) or `webhook` (the original sample's GitHub webhook). @default 'codeconnections' */
   readonly trigger: TriggerKind;
   /** An existing CodeConnections connection ARN. @default - the stack creates one (authorize it once in the console) */
   readonly connectionArn?: string;
-  /** An existing Secrets Manager secret holding the GitHub token. @default - the stack creates one */
+  /** An existing Secrets Manager secret holding the GitHub token as JSON `{"token": "..."}`; required with the webhook trigger. @default - the stack creates one */
   readonly githubTokenSecretArn?: string;
   /** A full image URI for the CodeBuild stages. @default - `<prefix>-scanner:<scannerImageTag>` in an ECR repository of the pipeline stack */
   readonly scannerImageUri?: string;
@@ -171,6 +171,20 @@ export function loadConfig(node: Pick<Node, 'tryGetContext'>): RepoGuardConfig {
   if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(requestRepo)) {
     throw new ConfigError('context "requestRepo" must be "owner/name"');
   }
+  const requestFile = str(get, 'requestFile') ?? DEFAULTS.requestFile;
+  if (requestFile !== DEFAULTS.requestFile) {
+    // The trigger filter and the ledger must name the same file; the row contract fixes it.
+    throw new ConfigError(
+      `context "requestFile" must be ${DEFAULTS.requestFile}: the pipeline's ledger reads that file (src/common contract)`
+    );
+  }
+  const githubTokenSecretArn = str(get, 'githubTokenSecretArn');
+  if (trigger === 'webhook' && !githubTokenSecretArn) {
+    throw new ConfigError(
+      'context "githubTokenSecretArn" is required with trigger=webhook: the webhook is registered with the ' +
+        'token at deploy time, so the secret (JSON {"token": "..."}) must hold it before the first deploy'
+    );
+  }
   const mailFrom = str(get, 'mailFrom') ?? DEFAULTS.mailFrom;
   const sesIdentity = str(get, 'sesIdentity') ?? DEFAULTS.sesIdentity;
   if (!/^[^@\s]+@[^@\s]+$/.test(mailFrom))
@@ -218,10 +232,10 @@ export function loadConfig(node: Pick<Node, 'tryGetContext'>): RepoGuardConfig {
     githubOrg: str(get, 'githubOrg') ?? DEFAULTS.githubOrg,
     requestRepo,
     requestBranch: str(get, 'requestBranch') ?? DEFAULTS.requestBranch,
-    requestFile: str(get, 'requestFile') ?? DEFAULTS.requestFile,
+    requestFile,
     trigger,
     connectionArn: str(get, 'connectionArn'),
-    githubTokenSecretArn: str(get, 'githubTokenSecretArn'),
+    githubTokenSecretArn,
     scannerImageUri: str(get, 'scannerImageUri'),
     scannerImageTag: str(get, 'scannerImageTag') ?? DEFAULTS.scannerImageTag,
     sesIdentity,

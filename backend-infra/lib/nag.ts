@@ -35,6 +35,12 @@ export const GRANT_WILDCARDS: WildcardReason[] = [
       "Objects of this pipeline's own artifact or report bucket; object keys are per execution and cannot be listed ahead."
   },
   {
+    pattern:
+      /^Resource::(<StoreReports[0-9A-F]{8}\.Arn>|[a-z0-9-]+-report-bucket-arn)\/(inbox|reports)\/\*$/,
+    reason:
+      'The request inbox (one object per request, named by its id) and the reports (one folder per request) of the report bucket: keys are made per request.'
+  },
+  {
     pattern: new RegExp(
       `^Resource::arn:${PARTITION}:logs:${REGION}:${ACCOUNT}:log-group:\\/aws\\/codebuild\\/<[A-Za-z0-9]+>:\\*$`
     ),

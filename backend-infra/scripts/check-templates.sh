@@ -19,7 +19,8 @@ synth
 variant="$(mktemp -d)"
 trap 'rm -rf "$variant"' EXIT
 echo "== cdk synth (enableStudio, webhook trigger, alert mail) -> $variant"
-synth -o "$variant" -c enableStudio=true -c trigger=webhook -c alertEmail=infosec@example.com
+synth -o "$variant" -c enableStudio=true -c trigger=webhook -c alertEmail=infosec@example.com \
+  -c githubTokenSecretArn=arn:aws:secretsmanager:eu-west-1:123456789012:secret:repoguard/github-token-AbCdEf
 
 for dir in cdk.out "$variant"; do
   echo "== checkov $dir"

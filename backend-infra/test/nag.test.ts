@@ -20,6 +20,8 @@ describe('cdk-nag AwsSolutions', () => {
   test('webhook trigger, Studio enabled, alerts by mail: no unsuppressed finding', () => {
     const { app } = buildApp({
       trigger: 'webhook',
+      githubTokenSecretArn:
+        'arn:aws:secretsmanager:eu-west-1:123456789012:secret:repoguard/github-token-AbCdEf',
       enableStudio: true,
       alertEmail: 'infosec@example.com'
     });
@@ -35,7 +37,12 @@ describe('cdk-nag AwsSolutions', () => {
 describe('acknowledgements and skips carry reasons', () => {
   let app: App;
   beforeAll(() => {
-    app = buildApp({ trigger: 'webhook', enableStudio: true }).app;
+    app = buildApp({
+      trigger: 'webhook',
+      githubTokenSecretArn:
+        'arn:aws:secretsmanager:eu-west-1:123456789012:secret:repoguard/github-token-AbCdEf',
+      enableStudio: true
+    }).app;
     app.synth();
   });
 

@@ -92,14 +92,12 @@ describe('PipelineStack: key and storage', () => {
 
   test('the GitHub token secret is created, encrypted with the key', () => {
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      Name: 'repoguard/github-token',
       KmsKeyId: Match.anyValue()
     });
   });
 
   test('the scanner image repository scans on push, has immutable tags and KMS encryption', () => {
     template.hasResourceProperties('AWS::ECR::Repository', {
-      RepositoryName: 'repoguard-scanner',
       ImageScanningConfiguration: { ScanOnPush: true },
       ImageTagMutability: 'IMMUTABLE',
       EncryptionConfiguration: { EncryptionType: 'KMS', KmsKey: Match.anyValue() }
@@ -245,8 +243,15 @@ describe('PipelineStack: least privilege', () => {
     expect(actionsOf('Scan')).not.toContain('secretsmanager:GetSecretValue');
     for (const stage of ['Ingest', 'Scan']) expect(actionsOf(stage)).not.toContain('ses:SendEmail');
     const reportsId = logicalIdStartingWith(template, 'AWS::S3::Bucket', 'StoreReports');
-    for (const stage of ['Ingest', 'Scan']) {
-      expect(JSON.stringify(statementsOfRole(template, roleId(stage)))).not.toContain(reportsId);
+    expect(JSON.stringify(statementsOfRole(template, roleId('Scan')))).not.toContain(reportsId);
+    // Ingest touches the report bucket's request inbox only (reads and deletes inbox objects).
+    const ingestWrites = statementsOfRole(template, roleId('Ingest')).filter(s =>
+      JSON.stringify(s).includes(reportsId)
+    );
+    for (const s of ingestWrites) {
+      for (const action of [s.Action].flat()) expect(action).toMatch(/^s3:(Get|List|DeleteObject)/);
+      const objects = [s.Resource].flat().filter((r: any) => r['Fn::Join']);
+      for (const r of objects) expect(r['Fn::Join'][1][1]).toBe('/inbox/*');
     }
   });
 
@@ -362,7 +367,14 @@ describe('PipelineStack: options', () => {
   let webhook: Template;
   beforeAll(() => {
     webhook = Template.fromStack(
-      buildApp({ trigger: 'webhook' }, { injectImage: true }).stacks.pipeline
+      buildApp(
+        {
+          trigger: 'webhook',
+          githubTokenSecretArn:
+            'arn:aws:secretsmanager:eu-west-1:123456789012:secret:repoguard/github-token-AbCdEf'
+        },
+        { injectImage: true }
+      ).stacks.pipeline
     );
   });
 
@@ -370,11 +382,12 @@ describe('PipelineStack: options', () => {
     webhook.hasResourceProperties('AWS::CodePipeline::Webhook', {
       Authentication: 'GITHUB_HMAC',
       AuthenticationConfiguration: {
-        SecretToken: Match.objectLike({
-          'Fn::Join': ['', Match.arrayWith(['{{resolve:secretsmanager:'])]
-        })
+        SecretToken: Match.stringLikeRegexp('resolve:secretsmanager:.*:SecretString:token::')
       },
-      Filters: [{ JsonPath: '$.ref', MatchEquals: 'refs/heads/{Branch}' }],
+      Filters: [
+        { JsonPath: '$.ref', MatchEquals: 'refs/heads/main' },
+        { JsonPath: '$.head_commit.modified[0]', MatchEquals: 'external-package-request.csv' }
+      ],
       RegisterWithThirdParty: true
     });
     webhook.hasResourceProperties('AWS::CodePipeline::Pipeline', {

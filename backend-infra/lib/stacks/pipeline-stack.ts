@@ -18,6 +18,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
@@ -28,6 +29,15 @@ import { MailIdentity } from '../constructs/mail-identity';
 import { FanOut, type FanOutSettings } from '../constructs/fan-out';
 import { ScanProject, type ProjectName, type StageName } from '../constructs/scan-project';
 import type { TriggerKind } from '../config';
+import {
+  INBOX_PREFIX,
+  deploymentParameterName,
+  REPORT_PREFIX,
+  pipelineDeployment,
+  studioStatements,
+  type IDeploymentContract,
+  type IStudioAccess
+} from '../deployment';
 import { acknowledgeKnownWildcards } from '../nag';
 import { allowLogsService } from './network-stack';
 
@@ -90,11 +100,15 @@ export class PipelineStack extends Stack {
   public readonly pipelineName: string;
   /** One CodeBuild build per pending request (Step Functions Distributed Map), started on push and by a sweep. */
   public readonly fanOut: FanOut;
+  private readonly prefix: string;
+  /** The pipeline side of the deployment contract (also in SSM as `/<prefix>/deployment.json`). */
+  public readonly deployment: IDeploymentContract;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
     const { vpc, subnets } = resolveVpc(this, props.network);
     const prefix = props.prefix;
+    this.prefix = prefix;
     this.pipelineName = `${prefix}-pipeline`;
 
     this.key = new kms.Key(this, 'Key', {
@@ -124,12 +138,18 @@ export class PipelineStack extends Stack {
         props.githubTokenSecretArn
       );
     } else {
+      // No fixed name: a retained secret of a failed first deploy must not block the next one.
+      // JSON {"token": <placeholder>}: the form every reader (CDK jsonField, stage code) expects.
       const secret = new secretsmanager.Secret(this, 'GitHubToken', {
-        secretName: `${prefix}/github-token`,
         description:
-          'GitHub token of RepoGuard (request repo read/append, org repo creation). Put the real token here.',
+          'GitHub token of the RepoGuard pipeline (request repo read/append, org repo creation), as JSON {"token": "..."}. Replace the placeholder.',
         encryptionKey: this.key,
-        removalPolicy: RemovalPolicy.RETAIN
+        removalPolicy: RemovalPolicy.RETAIN,
+        generateSecretString: {
+          secretStringTemplate: '{}',
+          generateStringKey: 'token',
+          excludePunctuation: true
+        }
       });
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
@@ -148,8 +168,8 @@ export class PipelineStack extends Stack {
     // The scanner image: injected, or pulled from this stack's repository (pushed by scripts/push-scanner-image.sh).
     let buildImage = props.buildImage;
     if (!buildImage) {
+      // No fixed name (see the token secret); scripts/push-scanner-image.sh reads the ScannerRepositoryUri output.
       this.scannerRepository = new ecr.Repository(this, 'ScannerRepository', {
-        repositoryName: `${prefix}-scanner`,
         imageScanOnPush: true,
         imageTagMutability: ecr.TagMutability.IMMUTABLE,
         encryption: ecr.RepositoryEncryption.KMS,
@@ -180,7 +200,9 @@ export class PipelineStack extends Stack {
       REPOGUARD_GITHUB_TOKEN_SECRET_ARN: this.tokenSecret.secretArn,
       REPOGUARD_REPORT_BUCKET: this.store.reportBucket.bucketName,
       REPOGUARD_MAIL_FROM: props.mail.mailFrom,
-      REPOGUARD_REQUEST_REPO_URL: requestRepoUrl
+      REPOGUARD_REQUEST_REPO_URL: requestRepoUrl,
+      REPOGUARD_REQUEST_BRANCH: props.requestBranch,
+      REPOGUARD_REPORT_PREFIX: REPORT_PREFIX
     };
     const stage = (
       name: ProjectName,
@@ -206,7 +228,11 @@ export class PipelineStack extends Stack {
         privileged: extra.privileged
       });
     this.stages = {
-      ingest: stage('ingest', { timeout: Duration.minutes(30) }),
+      // Ingest first moves the Studio side's inbox objects into request rows (see lib/deployment.ts).
+      ingest: stage('ingest', {
+        timeout: Duration.minutes(30),
+        env: { REPOGUARD_REQUEST_INBOX_PREFIX: INBOX_PREFIX }
+      }),
       scan: stage('scan', {
         timeout: Duration.minutes(60),
         computeType: codebuild.ComputeType.MEDIUM,
@@ -228,6 +254,8 @@ export class PipelineStack extends Stack {
     this.tokenSecret.grantRead(this.stages.ingest.role);
     this.tokenSecret.grantRead(this.stages.finish.role);
     this.store.reportBucket.grantReadWrite(this.stages.finish.role);
+    this.store.reportBucket.grantRead(this.stages.ingest.role, `${INBOX_PREFIX}*`);
+    this.store.reportBucket.grantDelete(this.stages.ingest.role, `${INBOX_PREFIX}*`);
     if (props.mail.senderRoleArn) {
       this.stages.finish.role.addToPolicy(
         new iam.PolicyStatement({
@@ -278,19 +306,24 @@ export class PipelineStack extends Stack {
     const [owner, repo] = props.requestRepo.split('/');
     let sourceAction: codepipeline.IAction;
     let triggers: codepipeline.TriggerProps[] | undefined;
+    let webhookToken: SecretValue | undefined;
+    let connectionArn: string | undefined;
     if ((props.trigger ?? 'codeconnections') === 'webhook') {
       // The original sample's trigger: a GitHub webhook authenticated (HMAC) with the token from Secrets Manager.
+      // The secret is JSON {"token": ...}: take that field, not the whole string. The action's own
+      // webhook filters on the branch only; ours (below) also needs the push to change the request file.
+      webhookToken = SecretValue.secretsManager(this.tokenSecret.secretArn, { jsonField: 'token' });
       sourceAction = new actions.GitHubSourceAction({
         actionName: 'RequestRepo',
         owner,
         repo,
         branch: props.requestBranch,
-        oauthToken: SecretValue.secretsManager(this.tokenSecret.secretArn),
-        trigger: actions.GitHubTrigger.WEBHOOK,
+        oauthToken: webhookToken,
+        trigger: actions.GitHubTrigger.NONE,
         output: sourceOutput
       });
     } else {
-      const connectionArn =
+      connectionArn =
         props.connectionArn ??
         new connections.CfnConnection(this, 'GitHubConnection', {
           connectionName: `${prefix}-github`.slice(0, 32),
@@ -344,6 +377,32 @@ export class PipelineStack extends Stack {
       ]
     });
 
+    if (webhookToken) {
+      new codepipeline.CfnWebhook(this, 'RequestWebhook', {
+        authentication: 'GITHUB_HMAC',
+        authenticationConfiguration: { secretToken: webhookToken.unsafeUnwrap() },
+        filters: webhookFilters(props.requestBranch, props.requestFile),
+        targetPipeline: this.pipeline.pipelineName,
+        targetAction: 'RequestRepo',
+        targetPipelineVersion: 1,
+        registerWithThirdParty: true
+      });
+    }
+    if (connectionArn) {
+      // Connections made since 2024 have arn:aws:codeconnections: ARNs, which need the new action name.
+      const sourceRole = this.pipeline.node
+        .tryFindChild('Source')
+        ?.node.tryFindChild('RequestRepo')
+        ?.node.tryFindChild('CodePipelineActionRole') as iam.Role | undefined;
+      sourceRole?.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'UseTheConnection',
+          actions: ['codestar-connections:UseConnection', 'codeconnections:UseConnection'],
+          resources: [connectionArn]
+        })
+      );
+    }
+
     // Alerts on failed executions.
     this.alerts = new sns.Topic(this, 'Alerts', {
       topicName: `${prefix}-alerts`,
@@ -370,12 +429,35 @@ export class PipelineStack extends Stack {
           ArnEquals: { 'aws:PrincipalArn': studioRoleArn }
         })
       });
-      this.panelReaderRole.addToPolicy(pipelineReadStatement(this.pipeline.pipelineArn));
-      this.tokenSecret.grantRead(this.panelReaderRole);
+      // What a Studio user may do, and no more: read state and reports, drop a request into the
+      // inbox, start the pipeline. Never the pipeline's GitHub token.
+      for (const statement of studioStatements(this.studioAccess(false))) {
+        this.panelReaderRole.addToPolicy(statement);
+      }
       new CfnOutput(this, 'PanelReaderRoleArn', { value: this.panelReaderRole.roleArn });
     }
 
     acknowledgeKnownWildcards(this);
+
+    this.deployment = pipelineDeployment({
+      region: this.region,
+      pipelineName: this.pipelineName,
+      requestRepoUrl,
+      requestBranch: props.requestBranch,
+      githubOrg: props.githubOrg,
+      reportBucket: this.store.reportBucket.bucketName,
+      // A literal ARN (fixed role name): the Studio account's stack may name it.
+      readerRoleArn: this.panelReaderRole
+        ? `arn:${this.partition}:iam::${this.account}:role/${prefix}-panel-reader`
+        : undefined
+    });
+    const parameter = new ssm.StringParameter(this, 'DeploymentContract', {
+      parameterName: deploymentParameterName(prefix),
+      description:
+        'RepoGuard deployment contract (non-secret): what a Studio server needs to find the pipeline',
+      stringValue: this.toJsonString(this.deployment)
+    });
+    if (this.panelReaderRole) parameter.grantRead(this.panelReaderRole);
 
     new CfnOutput(this, 'PipelineName', { value: this.pipeline.pipelineName });
     new CfnOutput(this, 'TokenSecretArn', { value: this.tokenSecret.secretArn });
@@ -383,18 +465,35 @@ export class PipelineStack extends Stack {
     if (this.scannerRepository)
       new CfnOutput(this, 'ScannerRepositoryUri', { value: this.scannerRepository.repositoryUri });
   }
+
+  /**
+   * What the Studio side's statements name (lib/deployment.ts). For another stack the
+   * bucket ARN travels as a named export, so its wildcard finding has a stable name.
+   */
+  studioAccess(forOtherStack = true): IStudioAccess {
+    const bucketArn = this.store.reportBucket.bucketArn;
+    return {
+      pipelineArn: this.pipeline.pipelineArn,
+      reportBucketArn: forOtherStack
+        ? this.exportValue(bucketArn, { name: `${this.prefix}-report-bucket-arn` })
+        : bucketArn,
+      keyArn: this.key.keyArn,
+      region: this.region
+    };
+  }
 }
 
-/** Read-only access to one pipeline's state and executions: what the Studio panel shows. */
-export function pipelineReadStatement(pipelineArn: string): iam.PolicyStatement {
-  return new iam.PolicyStatement({
-    sid: 'ReadThisPipelineState',
-    actions: [
-      'codepipeline:GetPipelineState',
-      'codepipeline:GetPipelineExecution',
-      'codepipeline:ListPipelineExecutions',
-      'codepipeline:ListActionExecutions'
-    ],
-    resources: [pipelineArn]
-  });
+/**
+ * The webhook's filters (all must match): a push to the branch whose head
+ * commit's first changed file is the request file. The pipeline's own result
+ * commits change only the results file, so they start nothing. Jayway JsonPath,
+ * as CodePipeline evaluates it.
+ */
+export function webhookFilters(branch: string, requestFile: string) {
+  return [
+    { jsonPath: '$.ref', matchEquals: `refs/heads/${branch}` },
+    { jsonPath: '$.head_commit.modified[0]', matchEquals: requestFile }
+  ];
 }
+
+export { pipelineReadStatement } from '../deployment';

@@ -1,28 +1,21 @@
-import { CfnOutput, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Fn, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { resolveVpc, type VpcSource } from '../vpc-source';
-import { pipelineReadStatement } from './pipeline-stack';
+import { studioStatements, type IDeploymentContract, type IStudioAccess } from '../deployment';
+import { skipCheckov } from '../checkov';
+import { acknowledgeKnownWildcards } from '../nag';
 
 /** How the Studio side reaches the pipeline. */
 export type PipelineAccess =
-  /** Same account: the execution role reads the pipeline and the token directly. */
-  | {
-      readonly kind: 'direct';
-      readonly pipelineArn: string;
-      readonly tokenSecretArn: string;
-      readonly tokenKeyArn: string;
-    }
-  /** Other account: the execution role assumes the pipeline account's `<prefix>-panel-reader` role. */
-  | {
-      readonly kind: 'cross-account';
-      readonly pipelineArn: string;
-      readonly readerRoleArn: string;
-      readonly tokenSecretArn: string;
-    };
+  /** Same account: the execution role holds the Studio statements (lib/deployment.ts) itself. */
+  | ({ readonly kind: 'direct' } & IStudioAccess)
+  /** Other account: the execution role assumes the pipeline account's `<prefix>-panel-reader` role, which holds them. */
+  | { readonly kind: 'cross-account'; readonly readerRoleArn: string };
 
 export interface StudioStackProps extends StackProps {
   /** Physical name prefix. */
@@ -31,9 +24,8 @@ export interface StudioStackProps extends StackProps {
   readonly network: VpcSource;
   /** Pipeline coordinates and how to read them. */
   readonly pipeline: PipelineAccess;
-  /** Name and region of the pipeline, written into the spaces' RepoGuard settings. */
-  readonly pipelineName: string;
-  readonly pipelineRegion: string;
+  /** The pipeline stack's part of the deployment contract; this stack adds its read-token secret. */
+  readonly deployment: IDeploymentContract;
   /** pip requirement the lifecycle configuration installs. @default 'repoguard==0.1.0' */
   readonly installSpec?: string;
 }
@@ -43,6 +35,10 @@ export class StudioStack extends Stack {
   public readonly domain: sagemaker.CfnDomain;
   public readonly executionRole: iam.Role;
   public readonly lifecycleConfig: sagemaker.CfnStudioLifecycleConfig;
+  /** The Studio side's read-only GitHub token (results, mirrors); never the pipeline's. */
+  public readonly readTokenSecret: secretsmanager.Secret;
+  /** The whole contract the lifecycle configuration writes to `~/.config/repoguard/deployment.json`. */
+  public readonly deployment: IDeploymentContract;
 
   constructor(scope: Construct, id: string, props: StudioStackProps) {
     super(scope, id, props);
@@ -58,29 +54,15 @@ export class StudioStack extends Stack {
 
     this.executionRole = new iam.Role(this, 'ExecutionRole', {
       roleName: `${prefix}-studio-execution`,
-      description: 'RepoGuard Studio spaces: read the pipeline state and the token, nothing else',
+      description:
+        'RepoGuard Studio spaces: read the pipeline state and reports, put requests into the inbox, read-only GitHub token',
       assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com')
     });
     if (props.pipeline.kind === 'direct') {
-      this.executionRole.addToPolicy(pipelineReadStatement(props.pipeline.pipelineArn));
-      // Statements on the role only: a grant through the secret would edit the pipeline stack's key policy (a cycle).
-      this.executionRole.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'ReadTheTokenSecret',
-          actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-          resources: [props.pipeline.tokenSecretArn]
-        })
-      );
-      this.executionRole.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'DecryptTheTokenThroughSecretsManager',
-          actions: ['kms:Decrypt'],
-          resources: [props.pipeline.tokenKeyArn],
-          conditions: {
-            StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` }
-          }
-        })
-      );
+      // Statements on the role only: a grant through the bucket or key would edit the pipeline stack (a cycle).
+      for (const statement of studioStatements(props.pipeline)) {
+        this.executionRole.addToPolicy(statement);
+      }
     } else {
       this.executionRole.addToPolicy(
         new iam.PolicyStatement({
@@ -90,6 +72,37 @@ export class StudioStack extends Stack {
         })
       );
     }
+
+    // A fine-grained GitHub token with Contents: read-only on the request repo and the org's
+    // mirrors (README): what the panel lists and the installer clones. It cannot append,
+    // publish, approve or waive. JSON {"token": <placeholder>} until its owner puts the token in.
+    this.readTokenSecret = new secretsmanager.Secret(this, 'ReadToken', {
+      description:
+        'Read-only GitHub token of the RepoGuard Studio side (Contents: read on the request repo and mirrors), as JSON {"token": "..."}',
+      encryptionKey: key,
+      removalPolicy: RemovalPolicy.RETAIN,
+      generateSecretString: {
+        secretStringTemplate: '{}',
+        generateStringKey: 'token',
+        excludePunctuation: true
+      }
+    });
+    Validations.of(this.readTokenSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'A GitHub token cannot be rotated by a Lambda; it is rotated by its owner in GitHub and put here by hand.'
+    });
+    skipCheckov(this.readTokenSecret, [
+      [
+        'CKV2_AWS_57',
+        'A GitHub token cannot be rotated by a Lambda; its owner rotates it in GitHub.'
+      ]
+    ]);
+    this.readTokenSecret.grantRead(this.executionRole);
+    this.deployment = {
+      ...props.deployment,
+      readTokenSecretArn: this.readTokenSecret.secretArn
+    };
 
     const securityGroup = new ec2.SecurityGroup(this, 'SpacesSg', {
       vpc: vpc,
@@ -102,18 +115,11 @@ export class StudioStack extends Stack {
       'HTTPS to endpoints and the private package repos'
     );
 
-    const settings = {
-      mode: 'aws',
-      pipelineName: props.pipelineName,
-      region: props.pipelineRegion,
-      tokenSecretArn: props.pipeline.tokenSecretArn,
-      ...(props.pipeline.kind === 'cross-account' ? { roleArn: props.pipeline.readerRoleArn } : {})
-    };
     this.lifecycleConfig = new sagemaker.CfnStudioLifecycleConfig(this, 'InstallRepoGuard', {
       studioLifecycleConfigName: `${prefix}-install`,
       studioLifecycleConfigAppType: 'JupyterLab',
       studioLifecycleConfigContent: Fn.base64(
-        lifecycleScript(props.installSpec ?? 'repoguard==0.1.0', this.toJsonString(settings))
+        lifecycleScript(props.installSpec ?? 'repoguard==0.1.0', this.toJsonString(this.deployment))
       )
     });
 
@@ -146,29 +152,43 @@ export class StudioStack extends Stack {
       }
     });
 
+    acknowledgeKnownWildcards(this);
     new CfnOutput(this, 'DomainId', { value: this.domain.attrDomainId });
   }
 }
 
+/** Where the lifecycle configuration writes the contract (the default of `repoguard.deployment`). */
+export const DEPLOYMENT_FILE = '$HOME/.config/repoguard/deployment.json';
+
 /**
- * The lifecycle script of JupyterLab spaces: installs RepoGuard into the
- * server's environment, enables the server extension in AWS mode and writes
- * the pipeline coordinates to `~/.config/repoguard/aws.json`.
+ * The lifecycle script of JupyterLab spaces: writes the deployment contract
+ * to `~/.config/repoguard/deployment.json` and the server config that turns
+ * on the aws mode with it, then installs RepoGuard into the server's
+ * environment. The writes come first and cannot fail; an install that fails
+ * (a VPC-only domain has no public index) is logged and does not stop the
+ * space from starting (no `set -e`): ship the wheel to a reachable index, or
+ * build a custom image, as the README says.
  */
-export function lifecycleScript(installSpec: string, settingsJson: string): string {
+export function lifecycleScript(installSpec: string, deploymentJson: string): string {
   if (!/^[A-Za-z0-9_.\-\[\],<>=!~ ]+$/.test(installSpec))
     throw new Error(`unsafe pip requirement: ${installSpec}`);
   return [
     '#!/bin/bash',
-    'set -euo pipefail',
-    `pip install --quiet --no-input '${installSpec}'`,
+    'set -uo pipefail',
+    'log() { echo "repoguard-lifecycle: $*" >&2; }',
     'mkdir -p "$HOME/.jupyter/jupyter_server_config.d" "$HOME/.config/repoguard"',
-    `cat > "$HOME/.config/repoguard/aws.json" <<'EOF'`,
-    settingsJson,
+    `cat > "${DEPLOYMENT_FILE}" <<'EOF'`,
+    deploymentJson,
     'EOF',
-    `cat > "$HOME/.jupyter/jupyter_server_config.d/repoguard-aws.json" <<'EOF'`,
-    '{"RepoGuardApp": {"mode": "aws"}}',
+    `cat > "$HOME/.jupyter/jupyter_server_config.d/repoguard-aws.json" <<EOF`,
+    `{"RepoGuardApp": {"mode": "aws", "deployment_file": "${DEPLOYMENT_FILE}"}}`,
     'EOF',
+    `if timeout 300 pip install --quiet --no-input --disable-pip-version-check '${installSpec}'; then`,
+    `  log "installed ${installSpec}"`,
+    'else',
+    `  log "could not install ${installSpec} (no reachable package index?); RepoGuard is not active in this space"`,
+    'fi',
+    'exit 0',
     ''
   ].join('\n');
 }
