@@ -180,7 +180,7 @@ describe('scanner sandbox isolation (real bubblewrap)', () => {
           ''
         ].join('\n')
       });
-      const run = await runScanner(dynamic(), {
+      const run = await runScanner(dynamic({ platforms: ['linux'] }), {
         target,
         outDir: await tempDir('rg-sbx-out-'),
         timeoutMs: 120_000
