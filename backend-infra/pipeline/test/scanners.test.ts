@@ -12,7 +12,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { checkov } from '../src/scanners/checkov';
-import { dynamic, parseTrace } from '../src/scanners/dynamic';
+import { dynamic, parseTrace, sandboxCause, scrub } from '../src/scanners/dynamic';
 import { gitleaks } from '../src/scanners/gitleaks';
 import { guarddog } from '../src/scanners/guarddog';
 import { licence, licenceFromText } from '../src/scanners/licence';
@@ -233,6 +233,78 @@ describe('scanner adapters (real tools, no network)', () => {
     );
     const clean = await scan(dynamic(), CLEAN_PY);
     assert.deepEqual(clean.findings, []);
+  });
+
+  it('dynamic reports a credential read anywhere (not only the bait home), never the package reading itself', () => {
+    const trace = [
+      '100 execve("/usr/bin/bwrap", ["bwrap"], 0x0 /* 3 vars */) = 0',
+      '101 execve("/venv/bin/python", ["python", "/tmp/rg-site/driver.py"], 0x0 /* 3 vars */) = 0',
+      '101 openat(AT_FDCWD, "/root/.aws/credentials", O_RDONLY) = -1 ENOENT (No such file or directory)',
+      '101 clone(child_stack=NULL, flags=SIGCHLD) = 102',
+      '102 execve("/venv/bin/python", ["python", "setup.py"], 0x0 /* 3 vars */) = 0',
+      '102 openat(AT_FDCWD, "/root/.aws/credentials", O_RDONLY) = -1 ENOENT (No such file or directory)',
+      '102 openat(AT_FDCWD, "/home/ann/.ssh/id_ed25519", O_RDONLY) = -1 ENOENT (No such file or directory)',
+      '102 openat(AT_FDCWD, "/proc/1/environ", O_RDONLY) = -1 EACCES (Permission denied)',
+      '102 openat(AT_FDCWD, "/etc/shadow", O_RDONLY) = -1 ENOENT (No such file or directory)',
+      '102 openat(AT_FDCWD, "/work/ws/repoguard.config.json", O_RDONLY) = -1 ENOENT (No such file or directory)',
+      '102 openat(AT_FDCWD, "/tmp/pkg/tests/fixtures/.ssh/id_rsa", O_RDONLY) = 3',
+      '102 openat(AT_FDCWD, "/tmp/rg-mark/import-win32", O_RDONLY) = -1 ENOENT (No such file or directory)',
+      '102 openat(AT_FDCWD, "/tmp/home/.netrc", O_RDONLY) = 3'
+    ].join('\n');
+    const events = parseTrace(trace, /^\/venv\/bin\/python$/);
+    assert.deepEqual(
+      events.map(e => [e.rule, e.snippet.split(' ')[1], e.phase, e.platform]),
+      [
+        ['dynamic/credential-read', '/root/.aws/credentials', 'install', 'linux'],
+        ['dynamic/credential-read', '/home/ann/.ssh/id_ed25519', 'install', 'linux'],
+        ['dynamic/credential-read', '/proc/1/environ', 'install', 'linux'],
+        ['dynamic/credential-read', '/etc/shadow', 'install', 'linux'],
+        ['dynamic/credential-read', '/work/ws/repoguard.config.json', 'install', 'linux'],
+        ['dynamic/credential-read', '~/.netrc', 'import', 'win32']
+      ]
+    );
+  });
+
+  it('dynamic output that reaches the report is redacted and capped', () => {
+    const token = `ghp_${'a'.repeat(36)}`;
+    const key = `AKIA${'B'.repeat(16)}`;
+    const out = scrub(
+      `fatal: https://bob:${token}@example.invalid/x.git failed; AWS ${key}; password=hunter2; ${'x'.repeat(900)}`,
+      300
+    );
+    assert.ok(!out.includes(token) && !out.includes(key) && !out.includes('hunter2'), out);
+    assert.ok(!out.includes('bob:'), out);
+    assert.ok(out.length <= 300);
+  });
+
+  it('dynamic tells a build the sandbox broke from one the package broke', () => {
+    const own = new Set(['mypkg']);
+    assert.match(sandboxCause("ModuleNotFoundError: No module named 'numpy'", own) ?? '', /numpy/);
+    assert.equal(sandboxCause("ModuleNotFoundError: No module named 'mypkg.version'", own), null);
+    assert.match(
+      sandboxCause("error: command 'gcc' failed: No such file or directory", own) ?? '',
+      /gcc/
+    );
+    assert.match(
+      sandboxCause(
+        "pip._vendor.pyproject_hooks._impl.BackendUnavailable: Cannot import 'x.y'",
+        own
+      ) ?? '',
+      /backend/
+    );
+    assert.equal(sandboxCause('RuntimeError: unsupported configuration', own), null);
+  });
+
+  it('dynamic: a package whose own setup.py fails is reported (medium), its output redacted', async () => {
+    const token = `ghp_${'c'.repeat(36)}`;
+    const run = await scan(dynamic({ platforms: ['linux'] }), {
+      'setup.py': `print("using https://ci:${token}@example.invalid")\nraise RuntimeError("this package refuses to build ${token}")\n`
+    });
+    const failed = run.findings.find(f => f.ruleId === 'dynamic/build-failed');
+    assert.ok(failed, JSON.stringify(run.findings.map(f => f.ruleId)));
+    assert.equal(failed.severity, 'medium');
+    assert.match(failed.message, /refuses to build/);
+    assert.ok(!JSON.stringify(run.findings).includes(token));
   });
 
   it('reads npm lifecycle scripts and downloaders from a trace', () => {
