@@ -22,6 +22,7 @@ import Papa from 'papaparse';
 import { appendRows, parseResults, RESULT_COLUMNS } from '../../../src/common';
 import { SilentProgress } from '../src/progress';
 import type { IPolicyFinding } from '../src/policy';
+import { renderMarkdown } from '../src/report';
 import { runOnce } from '../src/runner';
 import { findExecutable } from '../src/scanners/run';
 import { decide } from '../src/stages/decide';
@@ -111,6 +112,68 @@ function refusedAt(item: IManifestItem, gate: string): void {
   assert.match(item.reason ?? '', new RegExp(`${gate} gate`));
 }
 
+/** Run `work` once, on first use (fixtures shared by the classes, to keep the file under 2 minutes). */
+function once<T>(work: () => Promise<T>): () => Promise<T> {
+  let result: Promise<T> | undefined;
+  return () => (result ??= work());
+}
+
+/**
+ * One semgrep run for classes 2, 3 and 7 (semgrep starts slowly): each path
+ * holds what one defence must keep visible, and each test asserts its own
+ * path, so each fails when its defence is removed.
+ */
+const SEMGREP_FILES = {
+  'setup.py': 'from setuptools import setup\nsetup(name="pkg", packages=["pkg"])\n',
+  // class 2: `# nosemgrep` (semgrep --disable-nosem; the marker is reported)
+  'pkg/hidden.py': OBFUSCATED.replace('))\n', '))  # nosemgrep\n'),
+  // class 3: semgrep's built-in ignore list (--x-ignore-semgrepignore-files)
+  'vendor/six_patch.py': OBFUSCATED,
+  'build/lib/pkg/hook.py': OBFUSCATED,
+  'node_modules/x/hook.py': OBFUSCATED,
+  // class 3: over semgrep's default 1 MB (explicit --max-target-bytes 10 MB)
+  'pkg/big.py': OBFUSCATED + '# padding\n'.repeat(180_000),
+  // class 3: over the explicit limit: a finding, listed in the report
+  'pkg/tables.py': 'X = 1\n' + 'Y = 2  # filler line\n'.repeat(530_000),
+  // class 7: a malware rule in not-installed code (SAST -2, malicious -1)
+  'tests/helpers.py': OBFUSCATED
+};
+const semgrepItem = once(async () => scanAndDecide(await fixture(SEMGREP_FILES), ['semgrep']));
+
+/** One checkov run for classes 1 and 2. */
+/** A checkov check in the source: if checkov imports it, every Dockerfile fails CKV_EVIL_1. */
+const EVIL_CHECK = [
+  'from checkov.common.models.enums import CheckCategories, CheckResult',
+  'from checkov.dockerfile.base_dockerfile_check import BaseDockerfileCheck',
+  '',
+  'class Evil(BaseDockerfileCheck):',
+  '    def __init__(self):',
+  '        super().__init__(name="imported from the source", id="CKV_EVIL_1",',
+  '                         categories=[CheckCategories.GENERAL_SECURITY], supported_instructions=["FROM"])',
+  '',
+  '    def scan_resource_conf(self, conf):',
+  '        return CheckResult.FAILED, conf[0]',
+  '',
+  'check = Evil()',
+  ''
+].join('\n');
+const checkovSource = once(() =>
+  fixture({
+    // class 1: skip-check and external-checks-dir (the check leaves a mark if imported)
+    Dockerfile: DOCKERFILE,
+    '.checkov.yaml': 'skip-check:\n  - CKV_DOCKER_4\nexternal-checks-dir:\n  - checks\n',
+    'ci/.checkov.yml': 'skip-check:\n  - CKV_DOCKER_4\n',
+    'checks/__init__.py': '',
+    'checks/evil_check.py': EVIL_CHECK,
+    // class 2: an inline skip of the same check
+    'docker/Dockerfile': DOCKERFILE.replace(
+      'ADD http',
+      '# checkov:skip=CKV_DOCKER_4: reviewed\nADD http'
+    )
+  })
+);
+const checkovItem = once(async () => scanAndDecide(await checkovSource(), ['checkov']));
+
 describe('gate integrity: the scanned source cannot configure, silence or blind its scanners', () => {
   before(async () => {
     useVenvScanners();
@@ -164,23 +227,13 @@ describe('gate integrity: the scanned source cannot configure, silence or blind 
     });
 
     it('checkov: .checkov.yaml skip-check and external-checks-dir (Python that checkov would import)', async () => {
-      // The external check, if imported, leaves a mark in checkov's output folder.
-      const evil =
-        'import sys\nargs = sys.argv\nout = args[args.index("--output-file-path") + 1]\n' +
-        'import os\nos.makedirs(out, exist_ok=True)\nopen(os.path.join(out, "IMPORTED"), "w").write("x")\n';
-      const src = await fixture({
-        Dockerfile: DOCKERFILE,
-        '.checkov.yaml': 'skip-check:\n  - CKV_DOCKER_4\nexternal-checks-dir:\n  - checks\n',
-        'ci/.checkov.yml': 'skip-check:\n  - CKV_DOCKER_4\n',
-        'checks/__init__.py': evil,
-        'checks/evil.py': evil
-      });
-      const item = await scanAndDecide(src, ['checkov']);
+      const item = await checkovItem();
       refusedAt(item, 'config');
       assert.ok(findings(item).some(f => f.ruleId === 'CKV_DOCKER_4' && f.path === 'Dockerfile'));
-      const scans = path.join(path.dirname(src), 'scans');
-      const marks = execFileSync('find', [scans, '-name', 'IMPORTED'], { encoding: 'utf8' });
-      assert.equal(marks.trim(), '', "checkov imported the source's external checks");
+      assert.ok(
+        !findings(item).some(f => f.ruleId === 'CKV_EVIL_1'),
+        "checkov imported the source's external checks"
+      );
     });
   });
 
@@ -201,39 +254,38 @@ describe('gate integrity: the scanned source cannot configure, silence or blind 
     });
 
     it('checkov:skip on the remote ADD (checkov cannot ignore it: its result is counted)', async () => {
-      const src = await fixture({
-        Dockerfile: DOCKERFILE.replace(
-          'ADD http',
-          '# checkov:skip=CKV_DOCKER_4: reviewed\nADD http'
-        )
-      });
-      const item = await scanAndDecide(src, ['checkov']);
+      const item = await checkovItem();
       refusedAt(item, 'config');
-      const add = findings(item).find(f => f.ruleId === 'CKV_DOCKER_4');
+      const add = findings(item).find(
+        f => f.ruleId === 'CKV_DOCKER_4' && f.path === 'docker/Dockerfile'
+      );
       assert.match(add?.message ?? '', /counted/);
+      assert.ok(
+        findings(item).some(
+          f => f.ruleId === 'repoguard.suppression-marker' && f.path === 'docker/Dockerfile'
+        )
+      );
     });
 
     it('# nosemgrep on the decoded exec', async () => {
-      const src = await fixture({
-        'pkg/__init__.py': OBFUSCATED.replace('))\n', '))  # nosemgrep\n'),
-        'setup.py': 'from setuptools import setup\nsetup(name="pkg", packages=["pkg"])\n'
-      });
-      const item = await scanAndDecide(src, ['semgrep']);
+      const item = await semgrepItem();
       refusedAt(item, 'malicious');
-      assert.ok(findings(item).some(f => f.ruleId === 'repoguard.suppression-marker'));
+      assert.ok(
+        findings(item).some(f => f.path === 'pkg/hidden.py' && /obfuscated-exec$/.test(f.ruleId))
+      );
+      assert.ok(
+        findings(item).some(
+          f => f.ruleId === 'repoguard.suppression-marker' && f.path === 'pkg/hidden.py'
+        )
+      );
     });
   });
 
   describe('class 3: no silent coverage gaps', () => {
     it('semgrep scans vendor/, build/ and node_modules/ (its built-in ignore list is off)', async () => {
-      const where = ['vendor/six_patch.py', 'build/lib/pkg/hook.py', 'node_modules/x/hook.py'];
-      const src = await fixture({
-        ...Object.fromEntries(where.map(w => [w, OBFUSCATED])),
-        'setup.py': 'from setuptools import setup\nsetup(name="pkg")\n'
-      });
-      const item = await scanAndDecide(src, ['semgrep']);
+      const item = await semgrepItem();
       refusedAt(item, 'malicious');
-      for (const w of where) {
+      for (const w of ['vendor/six_patch.py', 'build/lib/pkg/hook.py', 'node_modules/x/hook.py']) {
         assert.ok(
           findings(item).some(f => f.path === w && /obfuscated-exec$/.test(f.ruleId)),
           w
@@ -242,24 +294,27 @@ describe('gate integrity: the scanned source cannot configure, silence or blind 
     });
 
     it('semgrep scans a 1.8 MB file, and a file over its explicit limit is a finding listed in the report', async () => {
-      const padding = '# padding\n'.repeat(180_000);
-      const huge = 'X = 1\n' + 'Y = 2  # filler line\n'.repeat(530_000);
-      const src = await fixture({
-        'pkg/__init__.py': OBFUSCATED + padding,
-        'pkg/tables.py': huge
-      });
-      const item = await scanAndDecide(src, ['semgrep']);
+      const item = await semgrepItem();
       refusedAt(item, 'malicious');
       assert.ok(
-        findings(item).some(f => f.path === 'pkg/__init__.py' && /obfuscated-exec/.test(f.ruleId))
+        findings(item).some(f => f.path === 'pkg/big.py' && /obfuscated-exec$/.test(f.ruleId))
       );
-      const skipped = findings(item).find(f => f.ruleId === 'repoguard.not-scanned');
-      assert.equal(skipped?.path, 'pkg/tables.py');
-      assert.equal(skipped?.severity, 'medium');
+      const skipped = findings(item).filter(f => f.ruleId === 'repoguard.not-scanned');
+      assert.deepEqual(
+        skipped.map(f => [f.path, f.severity]),
+        [['pkg/tables.py', 'medium']]
+      );
       const run = item.scanners!.find(s => s.name === 'semgrep')!;
       assert.deepEqual(
         run.notScanned?.map(n => n.path),
         ['pkg/tables.py']
+      );
+      assert.ok(run.config?.some(c => c.name === 'semgrep argv'));
+      const md = renderMarkdown(item, 'integrity');
+      assert.match(md, /## Scanner configuration and coverage/);
+      assert.match(
+        md,
+        /did not scan 1 file\(s\):\n\s+- `pkg\/tables.py`: larger than 10000000 bytes/
       );
     });
   });
@@ -305,14 +360,15 @@ describe('gate integrity: the scanned source cannot configure, silence or blind 
 
   describe('class 7: a finding keeps its own category', () => {
     it("RepoGuard's malware rule in tests/ is judged at the malicious gate, not SAST with its downgrades", async () => {
-      const src = await fixture({
-        'tests/helpers.py': OBFUSCATED,
-        'setup.py': 'from setuptools import setup\nsetup(name="pkg")\n'
-      });
-      const item = await scanAndDecide(src, ['semgrep']);
+      const item = await semgrepItem();
       refusedAt(item, 'malicious');
-      const f = findings(item).find(x => /obfuscated-exec$/.test(x.ruleId))!;
+      const f = findings(item).find(
+        x => x.path === 'tests/helpers.py' && /obfuscated-exec$/.test(x.ruleId)
+      )!;
       assert.equal(f.category, 'malicious');
+      assert.equal(f.gate, 'malicious');
+      assert.notEqual(f.effectiveSeverity, 'info');
+      assert.ok(['critical', 'high', 'medium'].includes(f.effectiveSeverity), f.effectiveSeverity);
     });
   });
 });

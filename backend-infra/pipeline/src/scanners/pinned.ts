@@ -161,7 +161,12 @@ export async function listFiles(target: string): Promise<ISourceFile[]> {
       if (e.isDirectory()) {
         if (rel !== '.git') await walk(path.join(dir, e.name), rel);
       } else if (e.isFile()) {
-        files.push({ rel, size: (await stat(path.join(dir, e.name))).size });
+        // A name that is not UTF-8 does not survive the round trip: size unknown (-1).
+        const size = await stat(path.join(dir, e.name)).then(
+          s => s.size,
+          () => -1
+        );
+        files.push({ rel, size });
       }
     }
   };
