@@ -12,7 +12,10 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { localAdapters } from '../src/adapters/local';
+import type { IAdapters } from '../src/adapters/types';
 import { record } from '../src/stages/record';
+import type { Workspace } from '../src/workspace';
 import { SilentProgress } from '../src/progress';
 import { GitLedger } from '../src/ledger';
 import { failureReason, runOnce } from '../src/runner';
@@ -84,6 +87,20 @@ async function outbox(ws: { outboxDir: string }): Promise<string[]> {
     : [];
 }
 
+/** The workspace's own adapters, with every mail sent also counted per request key. */
+async function countingAdapters(ws: Workspace, sent: Map<string, number>): Promise<IAdapters> {
+  const adapters = localAdapters(ws, await ws.config());
+  return {
+    ...adapters,
+    mailer: {
+      send: async message => {
+        sent.set(message.key, (sent.get(message.key) ?? 0) + 1);
+        return adapters.mailer.send(message);
+      }
+    }
+  };
+}
+
 describe('worker pool (embedded runner)', () => {
   it('--concurrency 2 runs two requests at once, 1 runs them one by one; all are recorded', async () => {
     for (const concurrency of [1, 2]) {
@@ -135,15 +152,24 @@ describe('worker pool (embedded runner)', () => {
   it('two runs taking the same requests at once: one row, one mirror, one mail per request', async () => {
     const bin = await fakeScanners({ semgrep: 'sleep:300' });
     const ws = await workspaceWith(3, bin);
-    await Promise.all([
-      runOnce({ mode: 'local', workspace: ws.root, write: () => undefined, concurrency: 2 }),
-      runOnce({ mode: 'local', workspace: ws.root, write: () => undefined, concurrency: 2 })
-    ]);
+    const sent = new Map<string, number>();
+    const run = async () =>
+      runOnce({
+        mode: 'local',
+        workspace: ws.root,
+        write: () => undefined,
+        concurrency: 2,
+        adapters: await countingAdapters(ws, sent)
+      });
+    await Promise.all([run(), run()]);
     const rows = await results(ws);
     assert.deepEqual(rows.map(r => r.request_id).sort(), ['r1', 'r2', 'r3']);
     assert.deepEqual((await readdir(ws.privateDir)).sort(), ['p1.git', 'p2.git', 'p3.git']);
-    const mails = await outbox(ws);
-    assert.equal(mails.length, 3, mails.join(', '));
+    assert.deepEqual([...sent].sort(), [
+      ['r1', 1],
+      ['r2', 1],
+      ['r3', 1]
+    ]);
   });
 });
 
