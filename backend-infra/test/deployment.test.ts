@@ -233,6 +233,25 @@ describe('Studio side: least privilege and the lifecycle script (defects 5, 6)',
     }
   });
 
+  test('the project that lists pending requests drains the inbox (env and inbox-only S3 access)', () => {
+    const listProject = logicalIdStartingWith(pipeline, 'AWS::CodeBuild::Project', 'ListStage');
+    const [, project] = resourcesOf(pipeline, 'AWS::CodeBuild::Project').find(
+      ([id]) => id === listProject
+    )!;
+    expect(project.Properties!.Environment.EnvironmentVariables).toContainEqual({
+      Name: 'REPOGUARD_REQUEST_INBOX_PREFIX',
+      Type: 'PLAINTEXT',
+      Value: 'inbox/'
+    });
+    const role = logicalIdStartingWith(pipeline, 'AWS::IAM::Role', 'ListStageRole');
+    const deletes = statementsOfRole(pipeline, role).filter(s =>
+      [s.Action].flat().includes('s3:DeleteObject*')
+    );
+    expect(deletes.map(s => resolveIntrinsics(s.Resource))).toEqual([
+      expect.stringMatching(/\/inbox\/\*$/)
+    ]);
+  });
+
   test('the pipeline stack publishes its part of the contract in SSM', () => {
     const [, parameter] = resourcesOf(pipeline, 'AWS::SSM::Parameter')[0];
     expect(parameter.Properties!.Name).toBe('/repoguard/deployment.json');

@@ -278,7 +278,14 @@ export class PipelineStack extends Stack {
     this.fanOut = new FanOut(this, 'FanOut', {
       ...props.fanOut,
       prefix,
-      newProject: (name, options) => stage(name, options),
+      // The list project reads pending requests first: it drains the Studio inbox (lib/deployment.ts).
+      newProject: (name, options) =>
+        stage(
+          name,
+          name === 'list'
+            ? { ...options, env: { ...options.env, REPOGUARD_REQUEST_INBOX_PREFIX: INBOX_PREFIX } }
+            : options
+        ),
       tokenSecret: this.tokenSecret,
       reportBucket: this.store.reportBucket,
       itemsBucket: this.store.artifactBucket,
@@ -300,6 +307,9 @@ export class PipelineStack extends Stack {
       key: this.key,
       logRetention: props.logRetention
     });
+
+    this.store.reportBucket.grantRead(this.fanOut.list.role, `${INBOX_PREFIX}*`);
+    this.store.reportBucket.grantDelete(this.fanOut.list.role, `${INBOX_PREFIX}*`);
 
     // Source and trigger.
     const sourceOutput = new codepipeline.Artifact('RequestRepo');

@@ -10,7 +10,17 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import {
+  CreateBucketCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client
+} from '@aws-sdk/client-s3';
 import { CreateEmailIdentityCommand } from '@aws-sdk/client-sesv2';
+import { parseRequests } from '../../../src/common';
+import { drainInbox } from '../src/adapters/aws/inbox';
+import { GitLedger } from '../src/ledger';
+import { makeWorkspace, requestRow } from './helpers';
 import { consoleReportLink, sesClient } from '../src/adapters/aws';
 import { SesMailer } from '../src/adapters/aws/ses';
 
@@ -90,6 +100,61 @@ describe('SES through an assumed role (emulator: moto server on 127.0.0.1)', () 
     delete env.REPOGUARD_SES_ROLE_ARN;
     const credentials = await sesClient(env).config.credentials();
     assert.equal(credentials.accessKeyId, 'AKIAREPOGUARDTESTING');
+  });
+});
+
+describe('request inbox in S3 (emulator: moto server on 127.0.0.1)', () => {
+  let moto: { endpoint: string; stop: () => void };
+  before(async () => {
+    moto = await startMoto();
+  });
+  after(() => moto?.stop());
+
+  it('moves each valid inbox object into one request row and drops malformed ones, naming the field', async () => {
+    const client = new S3Client({
+      endpoint: moto.endpoint,
+      region: 'eu-west-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'AKIAREPOGUARDTESTING', secretAccessKey: 'not-a-secret' }
+    });
+    await client.send(new CreateBucketCommand({ Bucket: 'reports' }));
+    const put = (key: string, body: string) =>
+      client.send(new PutObjectCommand({ Bucket: 'reports', Key: key, Body: body }));
+    const good = requestRow({ request_id: 'rq-1', package_name: 'tidy' });
+    await put('inbox/rq-1.json', JSON.stringify({ version: 1, request: good }));
+    await put('inbox/rq-2.json', 'not json');
+    await put(
+      'inbox/rq-3.json',
+      JSON.stringify({ version: 1, request: { ...good, request_id: 'rq-9' } })
+    );
+    await put(
+      'inbox/rq-4.json',
+      JSON.stringify({ version: 1, request: { ...good, request_id: 'rq-4', approved: 'yes' } })
+    );
+    const ws = await makeWorkspace();
+    const ledger = GitLedger.local(ws.requestRepo);
+    const lines: string[] = [];
+    const drained = await drainInbox(
+      { client, bucket: 'reports', prefix: 'inbox/', log: l => lines.push(l) },
+      ledger
+    );
+    assert.deepEqual(drained, { appended: 1, dropped: 3 });
+    const rows = parseRequests((await ledger.read()).requests).rows.map(r => r.values);
+    assert.deepEqual(
+      rows.map(r => [r.request_id, r.package_name]),
+      [['rq-1', 'tidy']]
+    );
+    const left = await client.send(
+      new ListObjectsV2Command({ Bucket: 'reports', Prefix: 'inbox/' })
+    );
+    assert.equal(left.KeyCount ?? 0, 0);
+    assert.ok(
+      lines.some(l => /rq-2\.json: object is not JSON/.test(l)),
+      lines.join('\n')
+    );
+    assert.ok(lines.some(l => /rq-3\.json: request_id does not match/.test(l)));
+    assert.ok(lines.some(l => /rq-4\.json: approved is not a request column/.test(l)));
+    await ledger.close?.();
   });
 });
 

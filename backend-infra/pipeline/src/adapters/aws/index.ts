@@ -10,6 +10,7 @@ import { Octokit } from '@octokit/rest';
 import { GitLedger } from '../../ledger';
 import type { IAdapters } from '../types';
 import { GitHubPublisher } from './github';
+import { InboxLedger } from './inbox';
 import { S3ReportStore } from './s3';
 import { SesMailer } from './ses';
 import { gitAuthEnv, githubToken } from './secrets';
@@ -65,18 +66,31 @@ export async function awsAdapters(env: NodeJS.ProcessEnv = process.env): Promise
     baseUrl: env.REPOGUARD_GITHUB_API_URL || 'https://api.github.com',
     userAgent: 'repoguard-pipeline'
   });
+  const gitLedger = new GitLedger({
+    url: requestRepo,
+    branch: env.REPOGUARD_REQUEST_BRANCH || 'main',
+    env: gitAuthEnv(requestRepo, token)
+  });
+  // Path-style addressing against an emulator endpoint (AWS_ENDPOINT_URL, e.g. the offline tests).
+  const s3 = new S3Client({
+    maxAttempts: 4,
+    forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL)
+  });
+  const reportBucket = required(env, 'REPOGUARD_REPORT_BUCKET');
+  // The project that lists pending requests first moves the Studio inbox into request rows.
+  const inboxPrefix = env.REPOGUARD_REQUEST_INBOX_PREFIX;
+  const ledger = inboxPrefix
+    ? new InboxLedger(gitLedger, {
+        client: s3,
+        bucket: reportBucket,
+        prefix: inboxPrefix,
+        log: line => console.log(line)
+      })
+    : gitLedger;
   return {
-    ledger: new GitLedger({
-      url: requestRepo,
-      branch: env.REPOGUARD_REQUEST_BRANCH || 'main',
-      env: gitAuthEnv(requestRepo, token)
-    }),
+    ledger,
     publisher: new GitHubPublisher({ octokit, org: required(env, 'REPOGUARD_GITHUB_ORG'), token }),
-    reports: new S3ReportStore(
-      new S3Client({ maxAttempts: 4 }),
-      required(env, 'REPOGUARD_REPORT_BUCKET'),
-      env.REPOGUARD_REPORT_PREFIX ?? 'reports/'
-    ),
+    reports: new S3ReportStore(s3, reportBucket, env.REPOGUARD_REPORT_PREFIX ?? 'reports/'),
     reportLink: url =>
       consoleReportLink(url, env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1'),
     mailer: new SesMailer(
