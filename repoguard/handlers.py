@@ -5,10 +5,16 @@ Exceptions are mapped to HTTP statuses in one place, ``RepoGuardHandler.write_er
 Reads carry an ETag derived from the backend's cheap fingerprint (request repo
 tip + pipeline state), so a poll that finds nothing changed is answered ``304``
 before any ledger, pipeline or GitHub read.
+
+Every verb is ``async``: each backend call (a ``git fetch`` of up to 120 s, a
+``git ls-remote``, a boto3 call, file reads) runs in a worker thread
+(``asyncio.to_thread``), so one slow remote never stalls the Jupyter server's
+event loop, and with it every other user's JupyterLab.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Callable
@@ -47,6 +53,7 @@ class RepoGuardHandler(ExtensionHandlerMixin, APIHandler):
 
     @property
     def backend(self) -> PanelBackend:
+        """The backend (built on first use); call it from a worker thread (``run``)."""
         backend = self.settings["repoguard_backend"]()
         if backend is None:
             raise WorkspaceError(
@@ -55,9 +62,13 @@ class RepoGuardHandler(ExtensionHandlerMixin, APIHandler):
             )
         return backend
 
-    def finish_cached(self, compute: Callable[[], Any]) -> None:
+    async def run(self, work: Callable[..., Any], *args: Any) -> Any:
+        """Run blocking backend work off the event loop."""
+        return await asyncio.to_thread(work, *args)
+
+    async def finish_cached(self, compute: Callable[[], Any]) -> None:
         """Answer 304 when the client's ETag still holds; else compute, tag and send."""
-        fingerprint = self.backend.fingerprint()
+        fingerprint = await self.run(lambda: self.backend.fingerprint())
         # Cache-busting parameters (a bare timestamp, as JupyterLab's `no-store` adds) are ignored.
         query = sorted(
             (k, v) for k, vs in self.request.query_arguments.items() if not k.isdigit() for v in vs
@@ -70,7 +81,7 @@ class RepoGuardHandler(ExtensionHandlerMixin, APIHandler):
             self.set_status(304)
             self.finish()
             return
-        self.finish(json.dumps(compute()))
+        self.finish(json.dumps(await self.run(compute)))
 
     def log_exception(self, typ, value, tb) -> None:
         if isinstance(value, tuple(exc for exc, _ in EXPECTED)):
@@ -108,7 +119,7 @@ class HealthHandler(RepoGuardHandler):
     """``GET /repoguard/health``: version, mode, readiness and the validation policy."""
 
     @tornado.web.authenticated
-    def get(self) -> None:
+    async def get(self) -> None:
         version = self.settings["repoguard_version"]
         body: dict[str, Any] = {
             "version": version,
@@ -117,8 +128,7 @@ class HealthHandler(RepoGuardHandler):
             "workspace": None,
         }
         try:
-            backend = self.backend
-            body["policy"] = backend.policy()
+            body["policy"] = await self.run(lambda: self.backend.policy())
         except WorkspaceError as error:
             body.update(ready=False, detail=str(error))
         if self.mode == "embedded" and self.workspace is not None:
@@ -127,7 +137,7 @@ class HealthHandler(RepoGuardHandler):
             if problem:
                 body.update(ready=False, detail=problem)
         # The advisory data the SCA scan uses: offline fixture, downloaded database, or online.
-        body["advisoryData"] = health_advisory_data(self.mode, self.workspace)
+        body["advisoryData"] = await self.run(health_advisory_data, self.mode, self.workspace)
         client = self.get_query_argument("version", "")
         if client and client != version:
             self.log.warning("RepoGuard frontend %s talks to server %s", client, version)
@@ -138,12 +148,12 @@ class RequestsHandler(RepoGuardHandler):
     """``GET /repoguard/requests[?mine=1&email=…]`` lists; ``POST`` submits one."""
 
     @tornado.web.authenticated
-    def get(self) -> None:
+    async def get(self) -> None:
         email = self.get_query_argument("email", "").strip()
         mine = self.get_query_argument("mine", "") in ("1", "true")
         if mine and not email:
             raise tornado.web.HTTPError(400, "mine=1 needs email=<requester email>")
-        self.finish_cached(
+        await self.finish_cached(
             lambda: {
                 "requests": [
                     s.to_json()
@@ -153,7 +163,7 @@ class RequestsHandler(RepoGuardHandler):
         )
 
     @tornado.web.authenticated
-    def post(self) -> None:
+    async def post(self) -> None:
         try:
             data = json.loads(self.request.body or b"{}")
         except ValueError as error:
@@ -161,7 +171,7 @@ class RequestsHandler(RepoGuardHandler):
         if not isinstance(data, dict):
             raise tornado.web.HTTPError(400, "the body must be a JSON object")
         fields = {name: str(data.get(name) or "") for name in SUBMIT_FIELDS}
-        row = self.backend.service().submit(**fields)
+        row = await self.run(lambda: self.backend.service().submit(**fields))
         self.set_status(201)
         self.finish(json.dumps({"request": row, "status": "requested"}))
 
@@ -170,24 +180,24 @@ class PipelineHandler(RepoGuardHandler):
     """``GET /repoguard/pipeline``: stages, the current and the recent executions."""
 
     @tornado.web.authenticated
-    def get(self) -> None:
-        self.finish_cached(lambda: self.backend.pipeline())
+    async def get(self) -> None:
+        await self.finish_cached(lambda: self.backend.pipeline())
 
 
 class ApprovedHandler(RepoGuardHandler):
     """``GET /repoguard/approved``: the latest approved result of each package."""
 
     @tornado.web.authenticated
-    def get(self) -> None:
-        self.finish_cached(lambda: {"approved": self.backend.service().approved()})
+    async def get(self) -> None:
+        await self.finish_cached(lambda: {"approved": self.backend.service().approved()})
 
 
 class ResultHandler(RepoGuardHandler):
     """``GET /repoguard/results/<request_id>``: decision, reason and findings."""
 
     @tornado.web.authenticated
-    def get(self, request_id: str) -> None:
-        self.finish_cached(lambda: self.backend.result(request_id))
+    async def get(self, request_id: str) -> None:
+        await self.finish_cached(lambda: self.backend.result(request_id))
 
 
 class ReportHandler(RepoGuardHandler):
@@ -203,8 +213,8 @@ class ReportHandler(RepoGuardHandler):
         return "sandbox; default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
 
     @tornado.web.authenticated
-    def get(self, request_id: str, name: str) -> None:
-        data, content_type = self.backend.report_file(request_id, name)
+    async def get(self, request_id: str, name: str) -> None:
+        data, content_type = await self.run(lambda: self.backend.report_file(request_id, name))
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Cache-Control", "private, no-cache")
         self.finish(data, set_content_type=content_type)

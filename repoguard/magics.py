@@ -29,6 +29,8 @@ from traitlets import Bool, Unicode
 from .config import load_settings, service_from_settings
 from .gitstore import GitError
 from .installer import Installed, InstallError, Problem, installer_from_settings
+from .installer.bundle import MIME as INSTALL_MIME
+from .installer.bundle import install_bundle
 from .service import ValidationError
 from .workspace import WorkspaceError
 
@@ -113,7 +115,7 @@ class RepoGuardMagics(Magics):
             installer = installer_from_settings(load_settings(), python=self.python)
             done = installer.run(args.names, args.sha, dry_run=args.dry_run)
         except InstallError as error:
-            display(ProblemReport(error.problems))
+            display(ProblemReport(error.problems, dry_run=args.dry_run))
             names = ", ".join(dict.fromkeys(p.name for p in error.problems))
             raise RepoGuardError(f"nothing installed: {error.problems[0].message}", [
                 f"({len(error.problems)} problem(s): {names}; see above)"
@@ -129,7 +131,7 @@ class RepoGuardMagics(Magics):
             ]  # fmt: skip
             if stale:
                 notes.append(f"Restart the kernel to use the new {', '.join(stale)}.")
-        display(InstallReport(done, notes))
+        display(InstallReport(done, notes, dry_run=args.dry_run))
 
     def _request(self, args) -> None:
         name = args.name or name_from_url(args.url)
@@ -233,10 +235,21 @@ class InstallReport:
 
     COLUMNS = ["package", "version", "status", "source", "commit", "approved", "why"]
 
-    def __init__(self, installed: list[Installed], notes: list[str]):
+    def __init__(self, installed: list[Installed], notes: list[str], *, dry_run: bool = False):
         self.installed = installed
         self.notes = notes
+        self.dry_run = dry_run
         self.table = Table(self.COLUMNS, [i.row() for i in installed])
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """Text and HTML for people, the install bundle for the panel."""
+        return {
+            "text/plain": repr(self),
+            "text/html": self._repr_html_(),
+            INSTALL_MIME: install_bundle(
+                self.installed, [], dry_run=self.dry_run, notes=self.notes
+            ),
+        }
 
     def _repr_html_(self) -> str:
         notes = "".join(f"<p>{html.escape(n)}</p>" for n in self.notes)
@@ -249,8 +262,17 @@ class InstallReport:
 class ProblemReport:
     """Why nothing was installed, with one line to run for each problem."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], *, dry_run: bool = False):
         self.problems = problems
+        self.dry_run = dry_run
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """Text and HTML for people, the install bundle (problems, missing names) for the panel."""
+        return {
+            "text/plain": repr(self),
+            "text/html": self._repr_html_(),
+            INSTALL_MIME: install_bundle([], self.problems, dry_run=self.dry_run),
+        }
 
     def _repr_html_(self) -> str:
         items = "".join(

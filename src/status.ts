@@ -1,5 +1,7 @@
 /** Pure helpers of the panel (no DOM, no JupyterLab): statuses, filters, dependencies. */
 import { DECISIONS } from './common/contract';
+import { IDependency, parseDependencyCell } from './common/dependencies';
+import type { IInstallBundle } from './common/install';
 import type { IInstallState, RepoGuard } from './tokens';
 
 export { DECISIONS };
@@ -32,21 +34,11 @@ export function filterIndices(keys: readonly string[], query: string): number[] 
   return out;
 }
 
-export interface IDependency {
-  name: string;
-  spec: string;
-}
+export type { IDependency };
 
-/** `requests >=2; numpy` (the results row's `dependencies`) → [{name, spec}]. */
+/** The results row's `dependencies` cell (the contract's format, `src/common/dependencies.ts`). */
 export function parseDependencies(text: string | undefined): IDependency[] {
-  return (text ?? '')
-    .split(';')
-    .map(part => part.trim())
-    .filter(Boolean)
-    .map(part => {
-      const match = /^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(.*)$/.exec(part);
-      return match ? { name: match[1], spec: match[2].trim() } : { name: part, spec: '' };
-    });
+  return parseDependencyCell(text).dependencies;
 }
 
 /** PEP 503 normalisation, so `Foo_Bar` and `foo-bar` are one package. */
@@ -80,30 +72,24 @@ export function stripAnsi(text: string): string {
 }
 
 /**
- * The outcome of `%repoguard install NAME` from what the kernel answered.
- * The magic reports refusals as `repoguard: …` lines (and may raise); both fail.
+ * The outcome of `%repoguard install NAME` from what the kernel answered: the
+ * magic's install bundle (`application/vnd.repoguard.install+json`) when it
+ * sent one, else only whether the cell failed (the text is shown, never parsed).
  */
-export function installOutcome(name: string, replyOk: boolean, output: string): IInstallState {
+export function installOutcome(
+  name: string,
+  replyOk: boolean,
+  output: string,
+  bundle: IInstallBundle | null = null
+): IInstallState {
   const text = stripAnsi(output).trim();
-  const failed = !replyOk || /^repoguard: /m.test(text) || /^(ERROR|Error):/m.test(text);
-  return { name, status: failed ? 'failed' : 'installed', text };
-}
-
-/** Names the install output says are missing (`missing …: a, b` lines), for one-click requests. */
-export function missingFromOutput(text: string): string[] {
-  const found = new Set<string>();
-  for (const line of text.split('\n')) {
-    const match = /missing[^:]*:\s*(.+)$/i.exec(line);
-    if (match) {
-      for (const part of match[1].split(/[,\s]+/)) {
-        const name = /^[A-Za-z0-9][A-Za-z0-9._-]*/.exec(part)?.[0];
-        if (name) {
-          found.add(name);
-        }
-      }
-    }
-  }
-  return [...found];
+  const ok = replyOk && (bundle === null || bundle.ok);
+  return {
+    name,
+    status: ok ? 'installed' : 'failed',
+    text,
+    missing: ok || bundle === null ? [] : bundle.missing
+  };
 }
 
 /** `2026-01-01T12:00:00Z` → `2026-01-01 12:00` (or '' for none). */

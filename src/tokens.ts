@@ -103,6 +103,8 @@ export interface IInstallState {
   status: 'running' | 'installed' | 'failed';
   /** What the kernel printed (or why nothing ran). */
   text: string;
+  /** Packages to request before the install can go ahead (from the magic's install bundle). */
+  missing?: string[];
 }
 
 /** A decision seen by the panel while it was open. */

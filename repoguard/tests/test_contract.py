@@ -182,6 +182,8 @@ def _shared_constants() -> list[tuple[str, re.Pattern[str]]]:
         body = c["legacyUrls"][key].strip("^$")
         checks.append((f"legacyUrls.{key}", re.compile(re.escape(body[-30:]))))
     checks.append(("git.appendLock.file", re.compile(re.escape(c["git"]["appendLock"]["file"]))))
+    for kind, value in c["formats"].items():
+        checks.append((f"formats.{kind}", re.compile(re.escape(value))))
     for kind, value in c["mime"].items():
         checks.append((f"mime.{kind}", re.compile(re.escape(value))))
     for kind, value in c["files"].items():

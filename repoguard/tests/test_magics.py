@@ -116,3 +116,51 @@ def test_configurable_traits():
 def test_name_from_url():
     assert name_from_url("https://github.com/psf/requests.git") == "requests"
     assert name_from_url("https://github.com/psf/requests") == "requests"
+
+
+# -- the machine-readable install bundle (application/vnd.repoguard.install+json) --------
+def _bundle_vector() -> dict:
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "src/common/fixtures/install-bundle.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_install_bundle_matches_the_shared_vector():
+    """The panel's jest tests read the same file (src/__tests__/install.spec.ts)."""
+    from repoguard.installer import Installed, Problem
+    from repoguard.installer.bundle import install_bundle
+
+    vector = _bundle_vector()
+    problems = [Problem(**p) for p in vector["bundle"]["problems"]]
+    assert install_bundle([], problems) == vector["bundle"]
+    row = vector["installedBundle"]["installed"][0]
+    done = Installed(
+        name=row["package"], version=row["version"], source=row["source"],
+        commit=row["commit"], approved_at=row["approved"], request_id=row["request"],
+        why=row["why"], status=row["status"],
+    )  # fmt: skip
+    notes = vector["installedBundle"]["notes"]
+    assert install_bundle([done], [], notes=notes) == vector["installedBundle"]
+
+
+def test_install_displays_the_bundle_with_the_missing_names(ip, workspace, monkeypatch):
+    from repoguard.contract import mime
+
+    shown: list[dict] = []
+    publish = ip.display_pub.publish
+    monkeypatch.setattr(
+        ip.display_pub,
+        "publish",
+        lambda data, *a, **k: (shown.append(data), publish(data, *a, **k)),
+    )
+    with pytest.raises(RepoGuardError):
+        ip.run_line_magic("repoguard", "install nosuchthing")
+    bundles = [d[mime("install")] for d in shown if mime("install") in d]
+    assert len(bundles) == 1
+    assert bundles[0]["ok"] is False
+    assert bundles[0]["missing"] == ["nosuchthing"]
+    assert bundles[0]["problems"][0]["hint"].startswith("%repoguard request ")
+    # the people reading the notebook still get the text
+    assert "RepoGuard installed nothing" in shown[0]["text/plain"]

@@ -64,7 +64,9 @@ describe('ApprovedList', () => {
         {
           name: 'package-1',
           status: 'failed' as const,
-          text: 'repoguard: missing dependencies: six'
+          // the names come from the install bundle, not from the (reworded) text
+          text: 'repoguard: error: nothing installed (worded any way)',
+          missing: ['six']
         }
       ]
     ]);

@@ -5,10 +5,11 @@
  * view, the report page and the mail all read this one normalisation, so none
  * of them can contradict the decision.
  */
+import contract from './contract.json';
 import type { Decision, Severity } from './contract';
 
 /** The `format` of the file this module describes. */
-export const FINDINGS_FORMAT = 'repoguard-findings/1';
+export const FINDINGS_FORMAT = contract.formats.findings as 'repoguard-findings/1';
 
 export interface IJudgedFinding {
   scanner: string;

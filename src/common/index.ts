@@ -7,3 +7,4 @@ export * from './legacy';
 export * from './validate';
 export * from './runstate';
 export * from './findings';
+export * from './install';

@@ -115,7 +115,7 @@ export function repoUrlProblem(url: string, policy: IValidationPolicy): string |
   if (url.includes('\\')) {
     return 'must not contain a backslash';
   }
-  if (!/^[\x00-\x7f]*$/.test(url)) {
+  if (![...url].every(c => c.charCodeAt(0) < 128)) {
     return 'must be ASCII (%-escape anything else)';
   }
   const scheme = SCHEME.exec(url)?.[1].toLowerCase();

@@ -3,7 +3,6 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import {
   approvedNames,
   filterIndices,
-  missingFromOutput,
   searchKeys,
   shortTime,
   unapprovedDependencies
@@ -208,5 +207,5 @@ function InstallOutcome(props: {
 }
 
 function missingNames(state: IInstallState): string[] {
-  return state.status === 'failed' ? missingFromOutput(state.text) : [];
+  return state.status === 'failed' ? (state.missing ?? []) : [];
 }
