@@ -33,7 +33,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .contract import default_allowed_hosts
-from .deployment import contract_path
+from .deployment import Deployment, InboxStore, contract_path
 from .deployment import load as load_deployment
 from .workspace import ENV_VAR as WORKSPACE_ENV
 from .workspace import Workspace, WorkspaceError
@@ -56,6 +56,8 @@ class Settings:
     aws_region: str = ""
     private_org: str = ""
     allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
+    #: The deployment contract (``REPOGUARD_DEPLOYMENT``), when one is configured.
+    deployment: Deployment | None = None
 
     @property
     def private_host(self) -> str:
@@ -93,9 +95,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """The settings from the environment (``os.environ`` by default)."""
     env = os.environ if env is None else env
     contract = contract_path(env)
-    if contract is not None:
+    deployment = load_deployment(contract) if contract is not None else None
+    if deployment is not None:
         # The deployment contract fills what the environment leaves unset.
-        env = {**load_deployment(contract).environment(), **env}
+        env = {**deployment.environment(), **env}
     mode = (env.get("REPOGUARD_MODE") or "embedded").strip().lower()
     workspace = env.get(WORKSPACE_ENV, "").strip()
     repo_url = env.get("REPOGUARD_REQUEST_REPO_URL", "").strip()
@@ -110,6 +113,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         aws_region=(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip(),
         private_org=(env.get("REPOGUARD_GITHUB_ORG") or (owner[0] if owner else "")).strip(),
         allowed_hosts=tuple(hosts) or DEFAULT_ALLOWED_HOSTS,
+        deployment=deployment,
     )
 
 
@@ -171,5 +175,13 @@ def service_from_settings(settings: Settings | None = None):
     settings = (settings or load_settings()).check()
     if settings.mode == "embedded":
         return embedded_service(Workspace(settings.workspace))
-    store = GitFileStore(settings.request_repo_url, token=token_provider(settings))
+    deployment = settings.deployment
+    store = GitFileStore(
+        settings.request_repo_url,
+        branch=deployment.request_branch if deployment else "main",
+        token=token_provider(settings),
+    )
+    if deployment is not None and deployment.report_bucket:
+        # Deployed: requests go through the S3 inbox; the token here is read-only.
+        store = InboxStore(store, deployment)
     return RequestService(store, NoPipelineStatus(), Policy(allowed_hosts=settings.allowed_hosts))

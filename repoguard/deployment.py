@@ -109,3 +109,105 @@ def load(path: str | os.PathLike) -> Deployment:
     except ValueError as error:
         raise DeploymentError(f"{file}: not JSON ({error})") from error
     return parse(data, str(file))
+
+
+def aws_client(deployment: Deployment, service: str):
+    """A boto3 client in the contract's region, through the reader role when one is named."""
+    import boto3  # only the aws mode needs it
+
+    if not deployment.reader_role_arn:
+        return boto3.client(service, region_name=deployment.region)
+    creds = boto3.client("sts", region_name=deployment.region).assume_role(
+        RoleArn=deployment.reader_role_arn, RoleSessionName="repoguard-studio"
+    )["Credentials"]
+    return boto3.client(
+        service,
+        region_name=deployment.region,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+
+
+class InboxStore:
+    """The request store of a Studio user: reads through git, requests through the S3 inbox.
+
+    Studio users hold no GitHub write credential (``backend-infra/lib/deployment.ts``):
+    ``append`` of the request file puts one object per row under the inbox
+    prefix of the report bucket and starts the pipeline, whose first stage
+    appends the rows with its own token. Any other file cannot be appended
+    from here. Reads come from the request repo (read-only token); requests
+    still in the inbox are shown as requested.
+    """
+
+    def __init__(self, read_store, deployment: Deployment, *, s3=None, codepipeline=None):
+        from . import ledger
+
+        self.read_store = read_store
+        self.deployment = deployment
+        self._s3 = s3
+        self._codepipeline = codepipeline
+        self.url = getattr(read_store, "url", "")
+        self.requests_file = ledger.columns()["files"]["requests"]
+
+    @property
+    def s3(self):
+        if self._s3 is None:
+            self._s3 = aws_client(self.deployment, "s3")
+        return self._s3
+
+    @property
+    def codepipeline(self):
+        if self._codepipeline is None:
+            self._codepipeline = aws_client(self.deployment, "codepipeline")
+        return self._codepipeline
+
+    def _inbox_rows(self) -> list[dict[str, str]]:
+        rows = []
+        pages = self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.deployment.report_bucket, Prefix=self.deployment.inbox_prefix
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                body = self.s3.get_object(Bucket=self.deployment.report_bucket, Key=item["Key"])
+                try:
+                    request = json.loads(body["Body"].read().decode("utf-8")).get("request")
+                except (ValueError, AttributeError):
+                    continue  # the pipeline drops it with a reason
+                if isinstance(request, dict):
+                    rows.append({k: str(v) for k, v in request.items()})
+        return rows
+
+    def _with_inbox(self, name: str, text: str) -> str:
+        if name != self.requests_file:
+            return text
+        from . import ledger
+
+        known = {values.get("request_id") for _, values in ledger.parse_requests(text).rows}
+        waiting = [r for r in self._inbox_rows() if r.get("request_id") not in known]
+        if not waiting:
+            return text
+        return ledger.append_rows(text, ledger.request_columns(), waiting)
+
+    def read(self, name: str) -> str:
+        return self._with_inbox(name, self.read_store.read(name))
+
+    def read_many(self, names) -> dict[str, str]:
+        files = self.read_store.read_many(names)
+        return {name: self._with_inbox(name, text) for name, text in files.items()}
+
+    def append(self, name: str, columns, rows: list[dict[str, str]], message: str) -> str:
+        if name != self.requests_file:
+            raise PermissionError(
+                f"{name}: only the pipeline writes it; the Studio side may only request"
+            )
+        for row in rows:
+            self.s3.put_object(
+                Bucket=self.deployment.report_bucket,
+                Key=f"{self.deployment.inbox_prefix}{row['request_id']}.json",
+                Body=json.dumps({"version": 1, "request": row}).encode("utf-8"),
+                ContentType="application/json",
+                ServerSideEncryption="aws:kms",
+            )
+        reply = self.codepipeline.start_pipeline_execution(name=self.deployment.pipeline_name)
+        return str(reply.get("pipelineExecutionId", ""))
