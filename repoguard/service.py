@@ -154,10 +154,13 @@ class RequestService:
 
     def approved(self) -> list[dict[str, str]]:
         """The latest approved result of each package, by package name."""
+        results = self.results()
+        revoked = revoked_commits(results)
         latest: dict[str, dict[str, str]] = {}
-        for result in self.results():
-            if result["decision"] == "approved":
-                latest[result["package_name"].lower()] = result
+        for result in results:
+            key = result["package_name"].lower()
+            if result["decision"] == "approved" and (key, result["commit_sha"]) not in revoked:
+                latest[key] = result
         return sorted(latest.values(), key=lambda r: r["package_name"].lower())
 
     def resolve(self, name: str, sha: str | None = None) -> dict[str, str]:
@@ -174,6 +177,13 @@ class RequestService:
         return LedgerSnapshot([v for _, v in requests.rows], [v for _, v in results.rows])
 
 
+def revoked_commits(results: list[dict[str, str]]) -> set[tuple[str, str]]:
+    """(package name, commit) pairs whose approval a re-scan revoked: never installed again."""
+    return {
+        (r["package_name"].lower(), r["commit_sha"]) for r in results if r["decision"] == "revoked"
+    }
+
+
 @dataclass
 class LedgerSnapshot:
     """The request and result rows of one commit of the request repo."""
@@ -185,7 +195,10 @@ class LedgerSnapshot:
         """See ``RequestService.resolve``."""
         key = name.strip().lower()
         mine = [v for v in self.results if v["package_name"].lower() == key]
-        approved = [r for r in mine if r["decision"] == "approved"]
+        revoked = revoked_commits(mine)
+        approved = [
+            r for r in mine if r["decision"] == "approved" and (key, r["commit_sha"]) not in revoked
+        ]
         if sha:
             approved = [r for r in approved if r["commit_sha"].startswith(sha.lower())]
         if approved:

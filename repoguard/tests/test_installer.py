@@ -129,9 +129,7 @@ def sign_approval(ws: Path, row: dict[str, str], **override: str) -> None:
     predicate.update(override)
     statement = {
         "_type": attestation.STATEMENT_TYPE,
-        "subject": [
-            {"name": row["package_name"], "digest": {"gitCommit": predicate["commitSha"]}}
-        ],
+        "subject": [{"name": row["package_name"], "digest": {"gitCommit": predicate["commitSha"]}}],
         "predicateType": attestation.PREDICATE_TYPE,
         "predicate": predicate,
     }
@@ -398,3 +396,25 @@ def test_an_attestation_for_another_commit_or_key_installs_nothing(workspace, tm
     with pytest.raises(InstallError, match="does not verify with the pipeline's key"):
         installer(target).run(["rg-swapped"])
     assert "rg-swapped" not in installed(target)
+
+
+def test_a_revoked_commit_installs_nothing(workspace, tmp_path, target):
+    # Given a signed approval that a later re-scan revoked (a `revoked` row for that commit)
+    sha = approve(workspace, tmp_path, "rg-revoked")
+    record(
+        workspace,
+        {
+            "request_id": "rq-rg-revoked-revoked-1",
+            "package_name": "rg-revoked",
+            "commit_sha": sha,
+            "decision": "revoked",
+            "reason": "revoked on re-scan: refused by the vulnerability gate",
+        },
+    )
+    # Then the commit is neither listed as approved nor installed
+    assert "rg-revoked" not in [
+        r["package_name"] for r in embedded_service(Workspace(workspace)).approved()
+    ]
+    with pytest.raises(InstallError, match="rg-revoked was revoked \\(revoked on re-scan"):
+        installer(target).run(["rg-revoked"])
+    assert "rg-revoked" not in installed(target)

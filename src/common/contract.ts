@@ -8,7 +8,8 @@
  */
 import contract from './contract.json';
 
-export type Decision = 'approved' | 'refused' | 'error';
+/** `revoked`: a re-scan found that an approved commit now fails (rescan.ts); it is never installed. */
+export type Decision = 'approved' | 'refused' | 'error' | 'revoked';
 export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'info';
 /** A pipeline stage, in order. */
 export type Stage = 'ingest' | 'scan' | 'decide' | 'publish' | 'record' | 'notify';

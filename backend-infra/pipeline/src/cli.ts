@@ -42,6 +42,7 @@
  *                                      REPOGUARD_SCANNER_BIN is read too)
  *   REPOGUARD_SMTP_PASSWORD            SMTP password when mail.transport is smtp with a user
  */
+import { rescanOnce } from './rescan';
 import { Command, Option } from 'commander';
 import path from 'node:path';
 import {
@@ -182,6 +183,19 @@ export function buildProgram(): Command {
         },
         target
       );
+    });
+
+  program
+    .command('rescan')
+    .description(
+      're-check every approved commit against the current advisory data and policy; revoke what now fails'
+    )
+    .requiredOption('--local <dir>', 'workspace folder')
+    .action(async (options: { local: string }) => {
+      const outcome = await rescanOnce({ workspace: options.local });
+      if (outcome.failed.length > 0) {
+        process.exitCode = 1;
+      }
     });
 
   program

@@ -1,0 +1,268 @@
+/**
+ * Re-scan and revocation: every approved commit is checked again against the
+ * current advisory data and the current policy; one that now fails is
+ * revoked.
+ *
+ * Cost per package is the SCA step only: the approved commit is exported
+ * from its private mirror (`git archive`, no clone of the public origin, no
+ * dynamic run) and osv-scanner runs on it in the sandbox; the policy judges
+ * those findings with today's thresholds and waivers. A package whose SCA
+ * run fails is reported and left as it is (a re-scan never approves, and a
+ * broken re-scan never revokes silently: the run exits non-zero).
+ *
+ * A revocation is a new results row (`decision` `revoked`, same package and
+ * commit, `request_id` `<original>-revoked-<n>`), a signed attestation whose
+ * predicate names the decision it revokes, a report, and a mail to the
+ * requester and to InfoSec (`mail.infosec` in the workspace config). The
+ * installer refuses a revoked commit; a newer ref can be requested again.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  IResultRow,
+  parseRequests,
+  parseResults,
+  RESULT_COLUMNS,
+  RESULTS_FILE
+} from '../../../src/common';
+import { ATTESTATION_FILE, signStatement, statementFor } from './attest';
+import { localAdapters } from './adapters/local';
+import { GIT_ENV } from './git';
+import { evaluate, parseWaivers, resolvePolicy, IPolicyConfig } from './policy';
+import { oneLine, redact } from './redact';
+import { osv } from './scanners/osv';
+import { runScanner } from './scanners/run';
+import type { IManifestItem, IScannerRun } from './types';
+import { Workspace } from './workspace';
+
+export interface IRescanOptions {
+  workspace: string;
+  write?: (line: string) => void;
+  now?: () => Date;
+  timeoutMs?: number;
+  /** Run the SCA step (tests inject nothing here; the real osv adapter runs). */
+  scan?: (source: string, outDir: string) => Promise<IScannerRun>;
+}
+
+export interface IRescanOutcome {
+  checked: number;
+  revoked: { package: string; commit: string; requestId: string; reason: string }[];
+  failed: { package: string; commit: string; reason: string }[];
+}
+
+/** Export `commit` of the bare repo `gitDir` into `dest` (git archive | tar -x). */
+function exportCommit(gitDir: string, commit: string, dest: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const archive = spawn('git', ['--git-dir', gitDir, 'archive', '--format=tar', commit], {
+      env: { ...process.env, ...GIT_ENV },
+      stdio: ['ignore', 'pipe', 'pipe']
+    });
+    const untar = spawn('tar', ['-x', '-C', dest, '--no-same-owner'], {
+      stdio: ['pipe', 'ignore', 'pipe']
+    });
+    let stderr = '';
+    archive.stderr.on('data', c => (stderr += String(c)));
+    untar.stderr.on('data', c => (stderr += String(c)));
+    archive.stdout.pipe(untar.stdin);
+    let pending = 2;
+    let failed = false;
+    const done = (code: number | null) => {
+      if (code !== 0) failed = true;
+      if (--pending === 0) {
+        failed ? reject(new Error(`cannot export ${commit}: ${stderr.trim()}`)) : resolve();
+      }
+    };
+    archive.on('error', reject);
+    untar.on('error', reject);
+    archive.on('close', done);
+    untar.on('close', done);
+  });
+}
+
+/** The approved (package, commit) pairs not yet revoked, with the row that approved each. */
+export function stillApproved(results: IResultRow[]): IResultRow[] {
+  const revoked = new Set(
+    results
+      .filter(r => r.decision === 'revoked')
+      .map(r => `${r.package_name.toLowerCase()}@${r.commit_sha}`)
+  );
+  const latest = new Map<string, IResultRow>();
+  for (const r of results) {
+    const key = `${r.package_name.toLowerCase()}@${r.commit_sha}`;
+    if (r.decision === 'approved' && r.commit_sha && !revoked.has(key)) latest.set(key, r);
+  }
+  return [...latest.values()];
+}
+
+export async function rescanOnce(options: IRescanOptions): Promise<IRescanOutcome> {
+  const write = options.write ?? ((line: string) => process.stdout.write(line + '\n'));
+  const now = options.now ?? (() => new Date());
+  const workspace = new Workspace(path.resolve(options.workspace));
+  const config = await workspace.config();
+  const adapters = localAdapters(workspace, config);
+  const snapshot = await adapters.ledger.read();
+  const results = parseResults(snapshot.results).rows.map(r => r.values);
+  const requests = parseRequests(snapshot.requests).rows.map(r => r.values);
+  const policy = resolvePolicy({
+    severityThreshold: config.severityThreshold,
+    policy: (config as typeof config & { policy?: IPolicyConfig }).policy
+  });
+  const waivers = parseWaivers('').waivers;
+  const scan =
+    options.scan ??
+    ((source: string, outDir: string) =>
+      runScanner(osv(), {
+        target: source,
+        outDir,
+        timeoutMs: options.timeoutMs ?? (config.scanTimeoutSeconds ?? 300) * 1000
+      }));
+  const outcome: IRescanOutcome = { checked: 0, revoked: [], failed: [] };
+  const executionId = `rescan-${now().toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
+  const todo = stillApproved(results);
+  write(`rescan: ${todo.length} approved commit(s) to check against today's advisories and policy`);
+  for (const row of todo) {
+    const scratch = await mkdtemp(path.join(tmpdir(), 'repoguard-rescan-'));
+    const label = `${row.package_name}@${row.commit_sha.slice(0, 12)}`;
+    try {
+      const source = path.join(scratch, 'src');
+      await mkdir(source);
+      await exportCommit(
+        path.join(workspace.privateDir, `${row.package_name}.git`),
+        row.commit_sha,
+        source
+      );
+      const run = await scan(source, scratch);
+      outcome.checked++;
+      if (run.status !== 'ok') {
+        const reason = oneLine(run.message ?? `${run.name} ${run.status}`);
+        outcome.failed.push({ package: row.package_name, commit: row.commit_sha, reason });
+        write(`rescan  ${label}  could not be checked: ${reason}`);
+        continue;
+      }
+      const request = requests.find(q => q.request_id === row.request_id) ?? {
+        request_id: row.request_id,
+        package_name: row.package_name,
+        repo_url: row.repo_url,
+        ref: row.ref,
+        requester_email: '',
+        justification: '',
+        requested_at: ''
+      };
+      const verdict = await evaluate(
+        { request, commitSha: row.commit_sha, scanners: [run] },
+        policy,
+        { waivers, now: now() }
+      );
+      if (verdict.decision !== 'refused') {
+        write(`rescan  ${label}  still approved`);
+        continue;
+      }
+      const n = results.filter(r => r.request_id.startsWith(`${row.request_id}-revoked-`)).length;
+      const requestId = `${row.request_id}-revoked-${n + 1}`;
+      const reason = oneLine(`revoked on re-scan: ${verdict.reason ?? 'now refused'}`);
+      const item: IManifestItem = {
+        request: { ...request, request_id: requestId },
+        row: 0,
+        key: requestId,
+        commitSha: row.commit_sha,
+        decision: 'revoked',
+        reason,
+        counts: verdict.counts,
+        maxSeverity: verdict.maxSeverity,
+        drivers: verdict.drivers,
+        scanners: verdict.runs,
+        scannedAt: now().toISOString()
+      };
+      const statement = statementFor(item, executionId);
+      statement.predicate.revokes = { executionId: row.execution_id, scannedAt: row.scanned_at };
+      statement.predicate.requestId = row.request_id;
+      const envelope = adapters.signer ? await signStatement(statement, adapters.signer) : null;
+      const text = [
+        `# ${row.package_name}: approval revoked`,
+        '',
+        `Commit ${row.commit_sha}, approved ${row.scanned_at} (request ${row.request_id}), ` +
+          `fails today's advisory data and policy.`,
+        '',
+        reason,
+        '',
+        ...verdict.drivers.map(f => `- ${f.severity} ${f.ruleId}: ${oneLine(f.message)}`)
+      ].join('\n');
+      const reportUrl = await adapters.reports.put(requestId, [
+        { name: 'report.md', body: redact(text), contentType: 'text/markdown; charset=utf-8' },
+        ...(envelope
+          ? [
+              {
+                name: ATTESTATION_FILE,
+                body: JSON.stringify(envelope, null, 2),
+                contentType: 'application/vnd.dsse.envelope.v1+json'
+              }
+            ]
+          : [])
+      ]);
+      const revokedRow: IResultRow = {
+        ...row,
+        request_id: requestId,
+        decision: 'revoked',
+        max_severity: verdict.maxSeverity,
+        critical: String(verdict.counts.critical),
+        high: String(verdict.counts.high),
+        medium: String(verdict.counts.medium),
+        low: String(verdict.counts.low),
+        private_repo_url: '',
+        report_url: reportUrl,
+        scanned_at: item.scannedAt!,
+        execution_id: executionId,
+        reason
+      };
+      await adapters.ledger.append(RESULTS_FILE, RESULT_COLUMNS, [revokedRow], {
+        uniqueBy: 'request_id',
+        message: `RepoGuard: revoked ${row.package_name} ${row.commit_sha.slice(0, 12)} (${requestId})`
+      });
+      outcome.revoked.push({
+        package: row.package_name,
+        commit: row.commit_sha,
+        requestId,
+        reason
+      });
+      write(`rescan  ${label}  REVOKED: ${reason}`);
+      const mail = config.mail as typeof config.mail & { infosec?: string };
+      const recipients: [string | undefined, string][] = [
+        [request.requester_email, requestId],
+        [mail?.infosec, `${requestId}-infosec`]
+      ];
+      for (const [to, key] of recipients) {
+        if (!to) continue;
+        try {
+          await adapters.mailer.send({
+            to,
+            key,
+            subject: `[RepoGuard] ${row.package_name}: approval revoked`,
+            text: redact(
+              `${text}\n\nInstalled copies should be removed; request a newer ref to get it back:\n` +
+                `%repoguard request ${row.repo_url} --name ${row.package_name}\n`
+            ),
+            html: `<pre>${redact(text)
+              .replace(/&/g, '&amp;')
+              .replace(/</g, '&lt;')
+              .replace(/>/g, '&gt;')}</pre>`
+          });
+        } catch (error) {
+          write(`rescan  ${label}  mail to ${to} failed: ${oneLine(String(error))}`);
+        }
+      }
+    } catch (error) {
+      const reason = oneLine(error instanceof Error ? error.message : String(error));
+      outcome.failed.push({ package: row.package_name, commit: row.commit_sha, reason });
+      write(`rescan  ${label}  could not be checked: ${reason}`);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+  await adapters.ledger.close?.();
+  write(
+    `rescan: ${outcome.checked} checked, ${outcome.revoked.length} revoked, ${outcome.failed.length} could not be checked`
+  );
+  return outcome;
+}
