@@ -28,14 +28,18 @@ ROOT = Path(__file__).resolve().parents[2]
 PIPELINE = ROOT / "backend-infra" / "pipeline" / "bin" / "repoguard-pipeline.js"
 GIT = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"]
 CLEAN = 'def hello():\n    return "hello from cleanpkg"\n'
-# A shell command from the environment, run at import time: refused at the default policy.
-RISKY = "import os\nimport subprocess\n\nsubprocess.call(os.environ.get('RISKY_CMD', 'true'), shell=True)\n"
+# A command-injection sink (shell=True on a caller's string) in library code: a
+# vulnerability counts wherever it is, including in a function only a call runs.
+RISKY = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
 
 
 def _source(ws: Path, name: str, code: str) -> str:
     src = ws / "sources" / name
     (src / name).mkdir(parents=True)
     (src / name / "__init__.py").write_text(code)
+    # An empty src/ folder must not make the package's own code "not installed".
+    (src / "src").mkdir()
+    (src / "src" / ".gitkeep").write_text("")
     (src / "pyproject.toml").write_text(
         '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
         f'[project]\nname = "{name}"\nversion = "0.3.0"\ndependencies = ["packaging>=20"]\n'

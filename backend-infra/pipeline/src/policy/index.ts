@@ -17,6 +17,8 @@
  *    or file content, not expired) is reported and not counted.
  * 5. `refused` when any counted finding reaches its gate's threshold.
  */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { Decision, SEVERITIES, Severity, severityRank } from '../../../../src/common';
 import type { FindingPhase, IFinding, IManifestItem, IScannerRun, ISeverityCounts } from '../types';
 import { RuleClass, classOf, docOrCiFile } from './classes';
@@ -175,6 +177,32 @@ const DEV_MANIFEST =
 export interface IWeighContext {
   /** The tree has a src/ folder: code outside it (and outside the install files) is not installed. */
   srcLayout?: boolean;
+}
+
+/**
+ * A src layout: `src/` holds the package's code (a Python or JavaScript
+ * source file somewhere under it). An empty or code-less `src/` does not make
+ * the code beside it "not installed".
+ */
+export async function srcLayoutOf(sourceDir: string | undefined): Promise<boolean> {
+  if (!sourceDir) return false;
+  const walk = async (dir: string, depth: number): Promise<boolean> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return false;
+    }
+    for (const e of entries) {
+      if (e.isFile() && /\.(py|pyx|js|cjs|mjs|ts)$/.test(e.name)) return true;
+    }
+    for (const e of entries) {
+      if (depth < 4 && e.isDirectory() && (await walk(path.join(dir, e.name), depth + 1)))
+        return true;
+    }
+    return false;
+  };
+  return walk(path.join(sourceDir, 'src'), 0);
 }
 
 /** True when the finding's file does not run when the package is installed and used. */

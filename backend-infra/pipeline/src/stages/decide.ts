@@ -15,7 +15,6 @@
  *   older form without `covers`) are no longer honoured: they would carry
  *   over to new code; the stage logs that it ignores them.
  */
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SEVERITIES, Severity } from '../../../../src/common';
@@ -33,7 +32,8 @@ import {
   evaluate,
   nameFindings,
   parseWaivers,
-  resolvePolicy
+  resolvePolicy,
+  srcLayoutOf
 } from '../policy';
 import { oneLine } from '../redact';
 import type { IManifest } from '../types';
@@ -109,7 +109,7 @@ export async function decide(ctx: IStageContext, deps: IDecideDeps = {}): Promis
           { name: 'repoguard-names', status: 'ok', durationMs: 0, findings: names }
         ];
       }
-      const srcLayout = sourceDir ? existsSync(path.join(sourceDir, 'src')) : false;
+      const srcLayout = await srcLayoutOf(sourceDir);
       const verdict = await evaluate(item, policy, {
         waivers: file.waivers,
         now,

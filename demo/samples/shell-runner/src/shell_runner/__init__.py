@@ -1,11 +1,6 @@
 """Runs commands. Deliberately unsafe: the RepoGuard demo's example of a refusal."""
 
-import os
 import subprocess
-
-# Runs a shell command taken from the environment as soon as the package is
-# imported: whoever controls that variable runs code in your kernel.
-INIT_OUTPUT = subprocess.check_output(os.environ.get("SHELL_RUNNER_INIT", "true"), shell=True, text=True)
 
 
 def run(command: str) -> str:
