@@ -46,12 +46,13 @@ ids=(prettier eslint ruff jest pytest backend galata)
 # setup.sh just built backend-infra/dist: the pipeline tests run it as built
 # (`npm test` would rebuild dist/ while pytest runs the pipeline CLI from it).
 # The CDK check compiles bin/ and lib/ into dist/ too, so pytest starts once
-# that is done (the marker file).
+# that is done (the marker file). The pipeline tests run even when the CDK
+# tests fail; the suite fails if either does.
 DIST_STABLE=$LOGS/.dist-stable
 backend() {
   suite backend "backend-infra: CDK, cdk-nag, checkov, pipeline" bash -c \
-    "cd backend-infra && { npm run --silent test:cdk; s=\$?; touch '$DIST_STABLE'; [ \$s -eq 0 ]; } &&
-     node --test --test-concurrency=1 dist/backend-infra/pipeline/test/"
+    "cd backend-infra; npm run --silent test:cdk; cdk=\$?; touch '$DIST_STABLE'
+     node --test --test-concurrency=1 dist/backend-infra/pipeline/test/ && [ \$cdk -eq 0 ]"
 }
 if [ "$JOBS" -gt 1 ]; then
   backend &
