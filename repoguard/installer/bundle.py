@@ -1,4 +1,4 @@
-"""The machine-readable result of an install: ``application/vnd.repoguard.install+json``.
+"""The machine-readable result of an install (the contract's ``mime.install`` type).
 
 The magic displays this bundle beside its text and HTML; the panel reads it
 (``src/common/install.ts``) to offer one "Request X" button per missing

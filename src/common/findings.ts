@@ -9,7 +9,7 @@ import contract from './contract.json';
 import type { Decision, Severity } from './contract';
 
 /** The `format` of the file this module describes. */
-export const FINDINGS_FORMAT = contract.formats.findings as 'repoguard-findings/1';
+export const FINDINGS_FORMAT: string = contract.formats.findings;
 
 export interface IJudgedFinding {
   scanner: string;
@@ -45,7 +45,8 @@ export interface IFindingsWaiver {
 }
 
 export interface IFindingsFile {
-  format: typeof FINDINGS_FORMAT;
+  /** `FINDINGS_FORMAT` (contract.json `formats.findings`). */
+  format: string;
   request_id: string;
   decision: Decision | 'pending';
   reason: string;

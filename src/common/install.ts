@@ -8,7 +8,7 @@ import contract from './contract.json';
 import { MIME } from './contract';
 
 export const INSTALL_MIME = MIME.install;
-export const INSTALL_FORMAT = contract.formats.install as 'repoguard-install/1';
+export const INSTALL_FORMAT: string = contract.formats.install;
 
 export interface IInstalledRow {
   package: string;
@@ -30,7 +30,8 @@ export interface IInstallProblem {
 }
 
 export interface IInstallBundle {
-  format: typeof INSTALL_FORMAT;
+  /** `INSTALL_FORMAT` (contract.json `formats.install`). */
+  format: string;
   /** True when everything asked for is installed (or would be, on a dry run). */
   ok: boolean;
   dry_run: boolean;

@@ -15,7 +15,7 @@ import {
   ListObjectsV2Command,
   type S3Client
 } from '@aws-sdk/client-s3';
-import { REQUEST_COLUMNS, REQUESTS_FILE } from '../../../../../src/common';
+import { PATTERNS, REQUEST_COLUMNS, REQUESTS_FILE } from '../../../../../src/common';
 import type { IAppendOptions, IAppendResult, ILedger, ILedgerSnapshot } from '../../ledger';
 import { errorMessage, oneLine } from '../../redact';
 
@@ -23,7 +23,7 @@ import { errorMessage, oneLine } from '../../redact';
 export const MAX_INBOX_OBJECT_BYTES = 16 * 1024;
 /** Largest value of one field. */
 const MAX_FIELD = 2048;
-const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const REQUEST_ID = PATTERNS.safeId;
 
 export interface IInboxOptions {
   client: S3Client;
