@@ -47,10 +47,26 @@ interface ICheckovJsonReport {
   results?: { parsing_errors?: string[] };
 }
 
-/** The file a checkov URI names: absolute without its `/`, or relative to its working directory or the tree. */
+/** The longest common folder of two absolute paths. */
+function commonFolder(a: string, b: string): string {
+  const x = path.resolve(a).split(path.sep);
+  const y = path.resolve(b).split(path.sep);
+  let i = 0;
+  while (i < x.length && i < y.length && x[i] === y[i]) i++;
+  return x.slice(0, i).join(path.sep) || path.sep;
+}
+
+/**
+ * The file a checkov URI names: checkov writes it relative to the common
+ * folder of its working directory and the tree (`/` when they share none).
+ */
 function resolveUri(uri: string, target: string, cwd: string): string {
   if (path.isAbsolute(uri)) return uri;
-  const candidates = [`/${uri}`, path.resolve(cwd, uri), path.join(target, uri)];
+  const candidates = [
+    path.join(commonFolder(cwd, target), uri),
+    path.join(target, uri),
+    path.resolve(cwd, uri)
+  ];
   return candidates.find(c => existsSync(c)) ?? path.join(target, uri);
 }
 
