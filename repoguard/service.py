@@ -122,8 +122,11 @@ class RequestService:
         """Every request (newest first) with its live status."""
         requests, results = self._ledgers()
         latest: dict[str, dict[str, str]] = {}
+        revocations: dict[tuple[str, str], dict[str, str]] = {}
         for _, result in results.rows:
             latest[result["request_id"]] = result  # the last row of a request wins
+            if result["decision"] == "revoked":
+                revocations[(result["package_name"].lower(), result["commit_sha"])] = result
         states = self.status.states()
         out = []
         for _, request in requests.rows:
@@ -131,6 +134,10 @@ class RequestService:
                 continue
             rid = request["request_id"]
             result = latest.get(rid)
+            if result and result["decision"] == "approved":
+                # A re-scan revoked this approval: the request shows the revocation.
+                key = (result["package_name"].lower(), result["commit_sha"])
+                result = revocations.get(key, result)
             state = states.get(rid) or {}
             if result and result["decision"] in DECISIONS:
                 status, stage = result["decision"], None

@@ -415,6 +415,13 @@ def test_a_revoked_commit_installs_nothing(workspace, tmp_path, target):
     assert "rg-revoked" not in [
         r["package_name"] for r in embedded_service(Workspace(workspace)).approved()
     ]
+    # and the request it answered shows the revocation (what the panel lists)
+    service = embedded_service(Workspace(workspace))
+    row = dict.fromkeys(ledger.request_columns(), "")
+    row.update(request_id=f"rq-test-rg-revoked-{sha[:8]}0", package_name="rg-revoked")
+    service.store.append(service.requests_file, ledger.request_columns(), [row], "request")
+    [status] = [s for s in service.list_requests() if s.request["package_name"] == "rg-revoked"]
+    assert (status.status, status.result["request_id"]) == ("revoked", "rq-rg-revoked-revoked-1")
     with pytest.raises(InstallError, match="rg-revoked was revoked \\(revoked on re-scan"):
         installer(target).run(["rg-revoked"])
     assert "rg-revoked" not in installed(target)

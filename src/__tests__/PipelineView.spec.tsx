@@ -41,6 +41,30 @@ describe('PipelineView', () => {
     expect(screen.getByText('local runner: running local-1 (stage scan)')).toBeTruthy();
   });
 
+  it('marks a revoked approval and opens the revocation findings', () => {
+    // Given an approved request whose commit a re-scan revoked
+    const onOpen = jest.fn();
+    const revoked = {
+      ...request('c', 'revoked'),
+      result: { request_id: 'rq-c-revoked-1', decision: 'revoked' },
+      message: 'revoked on re-scan: refused by the vulnerability gate'
+    };
+    render(
+      <PipelineView
+        requests={[revoked]}
+        pipeline={pipeline}
+        email="ada@example.com"
+        trans={trans}
+        onOpenFindings={onOpen}
+      />
+    );
+    // Then it reads revoked, and Findings opens the revocation's report
+    const c = screen.getByRole('listitem', { name: 'c' });
+    expect(within(c).getByTestId('repoguard-status').textContent).toBe('revoked');
+    fireEvent.click(within(c).getByRole('button', { name: 'Findings' }));
+    expect(onOpen).toHaveBeenCalledWith('rq-c-revoked-1');
+  });
+
   it('asks for the email before it can list anything', () => {
     render(
       <PipelineView

@@ -50,6 +50,8 @@ export function PipelineView(props: IPipelineViewProps): JSX.Element {
         return trans.__('refused');
       case 'error':
         return trans.__('error');
+      case 'revoked':
+        return trans.__('revoked');
       default:
         return trans.__('%1…', entry.stage ?? entry.status);
     }
@@ -113,11 +115,16 @@ export function PipelineView(props: IPipelineViewProps): JSX.Element {
                   {shortTime(entry.updated_at ?? entry.request.requested_at)}
                   {entry.message ? ` · ${entry.message}` : ''}
                 </div>
-                {entry.status === 'refused' || entry.status === 'error' ? (
+                {entry.status === 'refused' ||
+                entry.status === 'error' ||
+                entry.status === 'revoked' ? (
                   <button
                     type="button"
                     className="jp-RepoGuard-link"
-                    onClick={() => onOpenFindings(entry.request.request_id)}
+                    onClick={() =>
+                      // A revocation's findings are under the revocation's own id.
+                      onOpenFindings(entry.result?.request_id ?? entry.request.request_id)
+                    }
                   >
                     {trans.__('Findings')}
                   </button>
