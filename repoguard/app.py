@@ -44,6 +44,13 @@ class RepoGuardApp(ExtensionApp):
     pipeline_name = Unicode("", config=True, help="aws mode: the CodePipeline pipeline name.")
     report_bucket = Unicode("", config=True, help="aws mode: the S3 bucket holding the reports.")
     report_prefix = Unicode("reports/", config=True, help="aws mode: key prefix of the reports.")
+    deployment_file = Unicode(
+        "",
+        config=True,
+        help="aws mode: the deployment contract written by the Studio lifecycle configuration "
+        "(repoguard.deployment); fills region, pipeline_name and the report bucket, and is "
+        "passed to kernels as REPOGUARD_DEPLOYMENT.",
+    )
     fingerprint_ttl = Float(
         5.0,
         config=True,
@@ -64,11 +71,34 @@ class RepoGuardApp(ExtensionApp):
         found = workspace_from_env()
         return str(found) if found else ""
 
+    def _apply_deployment(self) -> dict | None:
+        """Load the deployment contract (trait or REPOGUARD_DEPLOYMENT); its non-secret fields."""
+        import os
+
+        from .deployment import DeploymentError, contract_path, load
+
+        path = contract_path(explicit=self.deployment_file)
+        if path is None:
+            return None
+        try:
+            deployment = load(path)
+        except DeploymentError as error:
+            self.log.error("RepoGuard deployment contract: %s", error)
+            return {"error": str(error)}
+        os.environ.setdefault("REPOGUARD_DEPLOYMENT", str(path))
+        self.region = self.region or deployment.region
+        self.pipeline_name = self.pipeline_name or deployment.pipeline_name
+        self.report_bucket = self.report_bucket or deployment.report_bucket
+        self.report_prefix = deployment.report_prefix or self.report_prefix
+        return deployment.public()
+
     def initialize_settings(self) -> None:
+        deployment = self._apply_deployment()
         workspace = (
             Workspace(workspace_from_env(self.workspace_dir)) if self.workspace_dir else None
         )
         self.settings.update(
+            repoguard_deployment=deployment,
             repoguard_mode=self.mode,
             repoguard_workspace=workspace,
             repoguard_version=__version__,

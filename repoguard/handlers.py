@@ -127,6 +127,8 @@ class HealthHandler(RepoGuardHandler):
             "ready": True,
             "workspace": None,
         }
+        if self.settings.get("repoguard_deployment") is not None:
+            body["deployment"] = self.settings["repoguard_deployment"]
         try:
             body["policy"] = await self.run(lambda: self.backend.policy())
         except WorkspaceError as error:

@@ -58,8 +58,41 @@ process.stdout.write(resolveIntrinsics(lcc.Properties.StudioLifecycleConfigConte
     return home / ".config" / "repoguard" / "deployment.json"
 
 
-def test_the_synthesized_contract_configures_the_aws_mode(tmp_path):
-    contract = synthesized_contract(tmp_path)
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory) -> Path:
+    """The home folder after the synthesized lifecycle script ran (the contract inside)."""
+    tmp = tmp_path_factory.mktemp("lcc")
+    synthesized_contract(tmp)
+    return tmp
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config, synthesized, monkeypatch):
+    # The server config the lifecycle script wrote, as the Studio server reads it.
+    monkeypatch.delenv("REPOGUARD_DEPLOYMENT", raising=False)
+    monkeypatch.setenv("HOME", str(synthesized / "home"))
+    written = synthesized / "home" / ".jupyter" / "jupyter_server_config.d" / "repoguard-aws.json"
+    return {**jp_server_config, **json.loads(written.read_text())}
+
+
+async def test_the_server_extension_starts_from_the_contract_and_health_shows_it(jp_fetch):
+    response = await jp_fetch("repoguard", "health")
+    body = json.loads(response.body)
+    assert body["mode"] == "aws"
+    deployment = body["deployment"]
+    assert deployment["pipeline_name"] == "repoguard-pipeline"
+    assert deployment["request_repo_url"] == "https://github.com/example-org/repoguard-requests.git"
+    assert deployment["github_org"] == "example-org"
+    assert deployment["report_bucket"]
+    assert deployment["read_token_secret_arn"].startswith("ref-")  # an ARN, never a token
+    assert "token" not in json.dumps(
+        {k: v for k, v in deployment.items() if not k.endswith("_arn")}
+    )
+
+
+def test_the_synthesized_contract_configures_the_aws_mode(synthesized):
+    tmp_path = synthesized
+    contract = tmp_path / "home" / ".config" / "repoguard" / "deployment.json"
     deployment = load(contract)
     assert deployment.pipeline_name == "repoguard-pipeline"
     settings = load_settings({"REPOGUARD_DEPLOYMENT": str(contract)})
