@@ -31,6 +31,7 @@ PY_TOOLS=(
   "bandit|bandit[sarif]==1.9.4|bandit"
   "checkov|checkov==3.3.30|checkov"
   "guarddog|guarddog==3.2.0|guarddog"
+  "picklescan|picklescan==1.0.5|picklescan"
 )
 GO_TOOLS=(
   "gitleaks|github.com/zricethezav/gitleaks/v8@v8.30.0"

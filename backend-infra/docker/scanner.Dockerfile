@@ -45,10 +45,11 @@ COPY --from=build /build/backend-infra/node_modules /opt/repoguard/backend-infra
 COPY --from=build /build/backend-infra/dist /opt/repoguard/backend-infra/dist
 COPY --from=build /build/backend-infra/pipeline/bin /opt/repoguard/backend-infra/pipeline/bin
 COPY --from=build /build/backend-infra/pipeline/rules /opt/repoguard/backend-infra/pipeline/rules
+COPY --from=build /build/backend-infra/pipeline/data /opt/repoguard/backend-infra/pipeline/data
 RUN ln -s /opt/repoguard/backend-infra/pipeline/bin/repoguard-pipeline.js /usr/local/bin/repoguard-pipeline \
  && node --version && npm --version && python3 --version && semgrep --version && bandit --version \
  && guarddog --version && gitleaks version && osv-scanner --version && checkov --version \
- && git --version && bwrap --version && strace -V
+ && git --version && bwrap --version && strace -V && picklescan --help >/dev/null
 # CodeBuild runs builds as root in the container; the stage code drops into
 # bubblewrap for anything that executes untrusted code.
 WORKDIR /workspace

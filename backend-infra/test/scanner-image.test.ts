@@ -33,7 +33,7 @@ describe('scanner image (docker/scanner.Dockerfile)', () => {
 
   test.each(adapterTools())('%s is installed and checked by the image build', tool => {
     expect(check).toMatch(
-      new RegExp(`(^|[\\s&])${tool.replace(/[.-]/g, '\\$&')} (--version|version|-V)`)
+      new RegExp(`(^|[\\s&])${tool.replace(/[.-]/g, '\\$&')} (--version|version|-V|--help)`)
     );
   });
 

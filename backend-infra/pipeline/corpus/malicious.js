@@ -264,6 +264,19 @@ module.exports = function format(s) {
       }
     },
     {
+      name: 'tiny-sentiment-model',
+      kind: 'malicious model file',
+      why: 'ships model.pkl whose pickle opcodes call os.system when loaded (built here, never loaded)',
+      files: {
+        'setup.py':
+          'from setuptools import setup\n\nsetup(name="tiny-sentiment-model", version="0.1.0", packages=["tiny_sentiment"], package_data={"tiny_sentiment": ["model.pkl"]})\n',
+        'tiny_sentiment/__init__.py':
+          'import os\nimport pickle\n\nHERE = os.path.dirname(__file__)\n\n\ndef load():\n    with open(os.path.join(HERE, "model.pkl"), "rb") as f:\n        return pickle.load(f)\n',
+        // Protocol 0: GLOBAL os.system, then REDUCE with one string argument.
+        'tiny_sentiment/model.pkl': "cos\nsystem\n(S'echo model loaded'\ntR."
+      }
+    },
+    {
       name: 'reqeusts',
       kind: 'typosquat name',
       why: 'one swap away from requests, copying its metadata',

@@ -76,7 +76,17 @@ export function defaultConfig(root: string): IWorkspaceConfig {
     severityThreshold: 'medium',
     maxRepoSizeMB: 200,
     scanTimeoutSeconds: 300,
-    scanners: ['semgrep', 'bandit', 'osv', 'gitleaks', 'guarddog', 'dynamic', 'checkov', 'licence'],
+    scanners: [
+      'semgrep',
+      'bandit',
+      'osv',
+      'gitleaks',
+      'guarddog',
+      'dynamic',
+      'checkov',
+      'licence',
+      'models'
+    ],
     mail: { transport: 'outbox', from: 'repoguard@localhost' }
   };
 }

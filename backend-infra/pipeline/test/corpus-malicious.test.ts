@@ -57,12 +57,13 @@ describe('malicious corpus through the real scan + decide stages', () => {
       'import-time exfiltration',
       'install-time exfiltration',
       'lifecycle-script downloader',
+      'malicious model file',
       'obfuscated exec',
       'platform-gated installer',
       'typosquat name',
       'vulnerable pins'
     ]);
-    assert.ok(outcomes.length >= 13);
+    assert.ok(outcomes.length >= 14);
   });
 
   it('ran every known scanner on each package, all completing', () => {
@@ -94,6 +95,7 @@ describe('malicious corpus through the real scan + decide stages', () => {
     assert.match(gate('reqeusts'), /malicious gate: .*repoguard.typosquat-name/);
     assert.match(gate('color-logger-x'), /malicious gate: .*dynamic/);
     assert.match(gate('fastjsonlog'), /malicious gate/);
+    assert.match(gate('tiny-sentiment-model'), /malicious gate: .*models\.pickle-dangerous-global/);
     for (const name of ['winsetup-tools', 'initcurl', 'env-beacon-js', 'colorfmt', 'quickcache'])
       assert.match(gate(name), /malicious gate/, name);
   });

@@ -21,6 +21,7 @@ import { dynamic } from './dynamic';
 import { gitleaks } from './gitleaks';
 import { guarddog } from './guarddog';
 import { licence } from './licence';
+import { models } from './models';
 import { osv } from './osv';
 import { annotate, pinnedArgs } from './pinned';
 import type { INotScanned, IPinnedConfig } from './pinned';
@@ -331,14 +332,22 @@ export const ALL_SCANNERS = [
   'guarddog',
   'dynamic',
   'checkov',
-  'licence'
+  'licence',
+  'models'
 ];
 
 export function knownScanners(): Map<string, IScannerSpec> {
   return new Map(
-    [semgrep(), bandit(), osv(), gitleaks(), guarddog(), dynamic(), checkov(), licence()].map(s => [
-      s.name,
-      s
-    ])
+    [
+      semgrep(),
+      bandit(),
+      osv(),
+      gitleaks(),
+      guarddog(),
+      dynamic(),
+      checkov(),
+      licence(),
+      models()
+    ].map(s => [s.name, s])
   );
 }
