@@ -4,7 +4,17 @@
  * adapters' own sources (`ctx.which('…')`, `bin: '…'`) plus what the stage
  * code runs directly; each must be checked by the Dockerfile's final RUN.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 const root = path.join(__dirname, '..');
@@ -42,5 +52,42 @@ describe('scanner image (docker/scanner.Dockerfile)', () => {
     expect(dockerfile).toMatch(
       /ln -s \.\.\/lib\/node_modules\/npm\/bin\/npm-cli\.js \/usr\/local\/bin\/npm/
     );
+  });
+});
+
+describe('scanner image assembled without Docker (scripts/assemble-scanner-image.sh)', () => {
+  const tools = path.join(root, '..', '.tools');
+  let dir: string;
+  beforeAll(() => {
+    if (!existsSync(path.join(tools, 'bin')))
+      throw new Error(
+        `${tools}/bin is missing: run scripts/install-scanners.sh (scripts/setup.sh does)`
+      );
+    dir = mkdtempSync(path.join(tmpdir(), 'rg-image-'));
+    execFileSync(
+      'bash',
+      [path.join(root, 'scripts', 'assemble-scanner-image.sh'), dir, '--tools-from', tools],
+      {
+        stdio: 'pipe'
+      }
+    );
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test.each(adapterTools())('%s is in the folder and executable', tool => {
+    accessSync(path.join(dir, 'bin', tool), constants.X_OK);
+  });
+
+  test('npm runs from the folder alone (node beside it), as the dynamic scan calls it', () => {
+    const env = { PATH: path.join(dir, 'bin'), HOME: dir };
+    expect(
+      execFileSync(path.join(dir, 'bin', 'npm'), ['--version'], { env, encoding: 'utf8' })
+    ).toMatch(/^\d+\.\d+\.\d+/);
+    expect(
+      execFileSync(path.join(dir, 'bin', 'repoguard-pipeline'), ['--help'], {
+        env,
+        encoding: 'utf8'
+      })
+    ).toContain('repoguard-pipeline');
   });
 });
