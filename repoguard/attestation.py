@@ -8,7 +8,8 @@ could forge one. The installer therefore installs a commit only when
 
 - the envelope verifies with the trusted public key (the embedded
   workspace's ``keys/attestation-ed25519.pub.pem``, or the key named by the
-  deployment contract in AWS), via securesystemslib's DSSE implementation;
+  deployment contract in AWS): DSSE v1 with Ed25519 (``cryptography``), the
+  envelopes interoperable with securesystemslib's (the tests sign with it);
 - its statement is a RepoGuard decision for this package, ``approved``, about
   exactly the commit that was fetched (``subject.digest.gitCommit``), and
   about the same request as the row.
@@ -18,6 +19,7 @@ could forge one. The installer therefore installs a commit only when
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Callable
@@ -50,40 +52,75 @@ class Decision:
 
 
 def key_from_pem(public_key_pem: bytes):
-    """The securesystemslib key of a PEM public key, keyid = sha256 of its SPKI DER."""
-    from cryptography.hazmat.primitives import serialization
+    """The securesystemslib key of a PEM public key, keyid = sha256 of its SPKI DER (for signers)."""
     from securesystemslib.signer import SSlibKey
 
-    public = serialization.load_pem_public_key(public_key_pem)
+    public = _public_key(public_key_pem)
+    return SSlibKey.from_crypto(public, keyid=key_id(public))
+
+
+def _public_key(public_key_pem: bytes):
+    from cryptography.hazmat.primitives import serialization
+
+    return serialization.load_pem_public_key(public_key_pem)
+
+
+def key_id(public) -> str:
+    """sha256 (hex) of a public key's SPKI DER: the envelope's ``keyid``."""
+    from cryptography.hazmat.primitives import serialization
+
     der = public.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    return SSlibKey.from_crypto(public, keyid=hashlib.sha256(der).hexdigest())
+    return hashlib.sha256(der).hexdigest()
+
+
+def pae(payload_type: str, payload: bytes) -> bytes:
+    """DSSE v1 pre-authentication encoding (the bytes that are signed).
+
+    Written here rather than imported: securesystemslib's ``dsse`` module
+    imports all of its signers, boto3 included, which costs a kernel over a
+    second on its first install. The tests check it against securesystemslib.
+    """
+    kind = payload_type.encode()
+    return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
 
 
 def verify_envelope(envelope_bytes: bytes, public_key_pem: bytes) -> Decision:
     """The decision inside a DSSE envelope that verifies with the trusted key."""
-    from securesystemslib.dsse import Envelope
-    from securesystemslib.exceptions import VerificationError
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     try:
-        envelope = Envelope.from_dict(json.loads(envelope_bytes))
+        envelope = json.loads(envelope_bytes)
+        payload_type = envelope["payloadType"]
+        payload = base64.b64decode(envelope["payload"], validate=True)
+        signatures = [(s["keyid"], base64.b64decode(s["sig"])) for s in envelope["signatures"]]
     except (ValueError, KeyError, TypeError) as error:
         raise AttestationError(f"the attestation is not a DSSE envelope ({error})") from None
-    if envelope.payload_type != PAYLOAD_TYPE:
-        raise AttestationError(f"the attestation's payload type is {envelope.payload_type!r}")
+    if payload_type != PAYLOAD_TYPE:
+        raise AttestationError(f"the attestation's payload type is {payload_type!r}")
     try:
-        key = key_from_pem(public_key_pem)
+        public = _public_key(public_key_pem)
     except (ValueError, TypeError) as error:
         raise AttestationError(f"the trusted public key cannot be read ({error})") from None
-    try:
-        envelope.verify([key], 1)
-    except VerificationError:
+    if not isinstance(public, Ed25519PublicKey):
+        raise AttestationError("the trusted public key is not an Ed25519 key")
+    trusted, signed = key_id(public), pae(payload_type, payload)
+    for keyid, signature in signatures:
+        if keyid != trusted:
+            continue
+        try:
+            public.verify(signature, signed)
+            break
+        except InvalidSignature:
+            continue
+    else:
         raise AttestationError(
             "the attestation's signature does not verify with the pipeline's key"
-        ) from None
+        )
     try:
-        statement = json.loads(envelope.payload)
+        statement = json.loads(payload)
     except ValueError:
         raise AttestationError("the attestation's statement is not JSON") from None
     if statement.get("_type") != STATEMENT_TYPE or statement.get("predicateType") != PREDICATE_TYPE:
@@ -111,7 +148,9 @@ def check_approval(
 ) -> Decision:
     """The verified approval of ``name`` at ``commit_sha``, or AttestationError saying why not."""
     if public_key_pem is None:
-        raise AttestationError("no trusted pipeline key is configured, so no approval can be checked")
+        raise AttestationError(
+            "no trusted pipeline key is configured, so no approval can be checked"
+        )
     if envelope_bytes is None:
         raise AttestationError(
             f"request {request_id} has no signed attestation: the results row alone is not an approval"
