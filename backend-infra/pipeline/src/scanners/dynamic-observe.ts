@@ -248,3 +248,19 @@ export async function makeHome(home: string): Promise<void> {
 export function secondsLeft(ctx: IRunContext): number {
   return Math.max(10, Math.floor((ctx.deadline - Date.now()) / 1000) - 15);
 }
+
+/** The lines of a failed build that say why (pip's and npm's own boilerplate left out). */
+export function failureSummary(tail: string): string {
+  const lines = tail
+    .split('\n')
+    .map(l => l.replace(/^[\s│╰─>×║]+/u, '').trim())
+    .filter(
+      l =>
+        l &&
+        !/^(note|hint):|^See above|^error: (subprocess-exited-with-error|metadata-generation-failed)|^exit code:|^\[end of output\]|^Getting requirements|^Preparing metadata|^(Processing|Building wheel|Failed to build|ERROR: Failed)|^npm (ERR|error) (A complete log|code|path|command|workdir)/.test(
+          l
+        )
+    );
+  const why = lines.filter(l => /\b\w*(Error|Exception)\b|^error\b|ERR!|npm error/i.test(l));
+  return (why.length ? why.slice(-2) : lines.slice(-2)).join(' ');
+}

@@ -43,7 +43,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Log, Result } from 'sarif';
 import { runNpm, runPython } from './dynamic-install';
-import { PLATFORMS, settle } from './dynamic-observe';
+import { PLATFORMS, failureSummary, settle } from './dynamic-observe';
 import type { IEvent } from './dynamic-trace';
 import { scrub } from './dynamic-trace';
 import { emptyObservation, withObservation } from './observed';
@@ -123,12 +123,7 @@ export function dynamic(options: IDynamicOptions = {}): IScannerSpec {
             );
           }
           if (outcome.buildFailure !== undefined) {
-            const last = outcome.buildFailure
-              .trim()
-              .split('\n')
-              .filter(Boolean)
-              .slice(-3)
-              .join(' ');
+            const last = failureSummary(outcome.buildFailure);
             results.push(
               makeResult({
                 ruleId: 'dynamic/build-failed',
