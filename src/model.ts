@@ -1,11 +1,11 @@
 /** RepoGuardModel: the state behind the panel. Widgets render it; only the model fetches. */
-import type { Kernel, KernelMessage } from '@jupyterlab/services';
+import type { Kernel } from '@jupyterlab/services';
 import { VDomModel } from '@jupyterlab/ui-components';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 import { RepoGuardClient, RepoGuardError } from './api';
-import { IInstallBundle, INSTALL_MIME, readInstallBundle } from './common/install';
-import { inFlight, installOutcome, isFinal } from './status';
+import { installInKernel } from './kernelInstall';
+import { inFlight, isFinal } from './status';
 import { IDecisionEvent, IInstallState, IRepoGuardModel, RepoGuard } from './tokens';
 import { version as VERSION } from './version';
 
@@ -235,42 +235,7 @@ export class RepoGuardModel extends VDomModel implements IRepoGuardModel {
       });
     }
     this._setInstall({ name, status: 'running', text: '' });
-    const code = `%load_ext repoguard\n%repoguard install ${name}`;
-    let output = '';
-    let bundle: IInstallBundle | null = null;
-    try {
-      const future = kernel.requestExecute({ code, store_history: false, stop_on_error: true });
-      future.onIOPub = (msg: KernelMessage.IIOPubMessage) => {
-        const content = msg.content as {
-          text?: string;
-          ename?: string;
-          evalue?: string;
-          data?: Record<string, unknown>;
-        };
-        const data = content.data ?? {};
-        if (
-          (msg.header.msg_type === 'execute_result' || msg.header.msg_type === 'display_data') &&
-          INSTALL_MIME in data
-        ) {
-          bundle = readInstallBundle(data[INSTALL_MIME]) ?? bundle;
-        }
-        if (msg.header.msg_type === 'stream' && content.text) {
-          output += content.text;
-        } else if (msg.header.msg_type === 'error') {
-          output += `${content.ename}: ${content.evalue}\n`;
-        } else if (
-          (msg.header.msg_type === 'execute_result' || msg.header.msg_type === 'display_data') &&
-          typeof content.data?.['text/plain'] === 'string'
-        ) {
-          output += `${content.data['text/plain']}\n`;
-        }
-      };
-      const reply = await future.done;
-      return this._setInstall(installOutcome(name, reply.content.status === 'ok', output, bundle));
-    } catch (reason) {
-      const message = reason instanceof Error ? reason.message : String(reason);
-      return this._setInstall({ name, status: 'failed', text: `${output}${message}`.trim() });
-    }
+    return this._setInstall(await installInKernel(kernel, name));
   }
 
   dispose(): void {
