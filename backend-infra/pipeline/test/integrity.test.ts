@@ -22,6 +22,7 @@ import Papa from 'papaparse';
 import { appendRows, parseResults, RESULT_COLUMNS } from '../../../src/common';
 import { SilentProgress } from '../src/progress';
 import type { IPolicyFinding } from '../src/policy';
+import { redact } from '../src/redact';
 import { renderMarkdown } from '../src/report';
 import { runOnce } from '../src/runner';
 import { findExecutable } from '../src/scanners/run';
@@ -186,21 +187,40 @@ describe('gate integrity: the scanned source cannot configure, silence or blind 
   });
 
   describe('class 1: scanner configuration shipped in the source has no effect', () => {
-    it('gitleaks: .gitleaks.toml allowing everything and a .gitleaksignore listing the leak', async () => {
-      const fingerprint = `settings.py:aws-access-token:2`;
+    it('gitleaks: a .gitleaks.toml allowing every path', async () => {
       const src = await fixture({
         'settings.py': `"""Settings."""\nAWS_ACCESS_KEY_ID = "${AWS_KEY}"\n`,
-        '.gitleaks.toml': "[extend]\nuseDefault = true\n[allowlist]\npaths = ['''.*''']\n",
-        '.gitleaksignore': `${fingerprint}\n`
+        '.gitleaks.toml': "[extend]\nuseDefault = true\n[allowlist]\npaths = ['''.*''']\n"
       });
       const item = await scanAndDecide(src, ['gitleaks']);
       refusedAt(item, 'secret');
       assert.ok(findings(item).some(f => f.ruleId === 'aws-access-token'));
       const controls = findings(item).filter(f => f.ruleId === 'repoguard.scanner-control-file');
-      assert.deepEqual(controls.map(f => f.path).sort(), ['.gitleaks.toml', '.gitleaksignore']);
+      assert.deepEqual(
+        controls.map(f => f.path),
+        ['.gitleaks.toml']
+      );
       const run = item.scanners!.find(s => s.name === 'gitleaks')!;
       assert.ok(
         run.config?.some(c => c.name === 'gitleaks.toml' && /^[0-9a-f]{64}$/.test(c.sha256))
+      );
+    });
+
+    it('gitleaks: a .gitleaksignore listing the leak (gitleaks always reads <tree>/.gitleaksignore)', async () => {
+      const src = await fixture({
+        'settings.py': `"""Settings."""\nAWS_ACCESS_KEY_ID = "${AWS_KEY}"\n`
+      });
+      // The strongest case: the attacker knows the scan path, so the fingerprint matches.
+      await writeFile(path.join(src, '.gitleaksignore'), `${src}/settings.py:aws-access-token:2\n`);
+      gitSync(src, 'add', '-A');
+      gitSync(src, 'commit', '--quiet', '-m', 'ignore it');
+      const item = await scanAndDecide(src, ['gitleaks']);
+      refusedAt(item, 'secret');
+      assert.ok(findings(item).some(f => f.ruleId === 'aws-access-token'));
+      assert.ok(
+        findings(item).some(
+          f => f.ruleId === 'repoguard.scanner-control-file' && f.path === '.gitleaksignore'
+        )
       );
     });
 
@@ -425,6 +445,39 @@ describe('class 9: what the pipeline writes', () => {
       assert.ok(!text.includes(TOKEN), text.slice(0, 200));
       assert.ok(!text.includes(TOKEN.slice(0, 20)));
     }
+  });
+
+  it('known token shapes and private keys are masked wherever they appear', () => {
+    // Made at run time from parts: none is a real credential.
+    const x = (n: number) => 'Ab1'.repeat(Math.ceil(n / 3)).slice(0, n);
+    const tokens = [
+      `ghp_${x(36)}`,
+      `github_pat_${x(22)}_${x(59)}`,
+      `AKIA${'Q7XNLR4M2HKZ5P3W'}`,
+      `xoxb-${'1234567890'}-${x(24)}`,
+      `glpat-${x(20)}`,
+      `npm_${x(36)}`,
+      `pypi-AgEIcHlwaS5vcmc${x(60)}`,
+      `AIza${x(35)}`,
+      `sk-proj-${x(40)}`,
+      `eyJ${x(20)}.eyJ${x(20)}.${x(30)}`
+    ];
+    for (const t of tokens) {
+      const out = redact(`install failed: ${t} rejected`);
+      assert.ok(!out.includes(t.slice(6, 20)), out);
+      assert.match(out, /install failed: \*\*\* rejected/);
+    }
+    const pem = [
+      '-----BEGIN OPENSSH PRIVATE KEY-----',
+      x(64),
+      x(64),
+      '-----END OPENSSH PRIVATE KEY-----'
+    ];
+    assert.doesNotMatch(redact(pem.join('\n')), new RegExp(x(64)));
+    // Inside JSON (the SARIF copy) the masking keeps the document valid.
+    const json = JSON.stringify({ message: pem.join('\n'), uri: `https://u:${tokens[0]}@h/x` });
+    assert.doesNotThrow(() => JSON.parse(redact(json)));
+    assert.doesNotMatch(redact(json), new RegExp(x(64)));
   });
 
   it('a cell a spreadsheet would evaluate is written escaped and reads back as it was', async () => {
