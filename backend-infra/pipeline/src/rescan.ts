@@ -32,6 +32,7 @@ import { localAdapters } from './adapters/local';
 import { GIT_ENV } from './git';
 import { evaluate, parseWaivers, resolvePolicy, IPolicyConfig } from './policy';
 import { oneLine, redact } from './redact';
+import { defaultConcurrency, pool } from './runner';
 import { osv } from './scanners/osv';
 import { runScanner } from './scanners/run';
 import type { IManifestItem, IScannerRun } from './types';
@@ -42,6 +43,8 @@ export interface IRescanOptions {
   write?: (line: string) => void;
   now?: () => Date;
   timeoutMs?: number;
+  /** Packages checked at once (default: the cores). */
+  concurrency?: number;
   /** Run the SCA step (tests inject nothing here; the real osv adapter runs). */
   scan?: (source: string, outDir: string) => Promise<IScannerRun>;
 }
@@ -122,7 +125,7 @@ export async function rescanOnce(options: IRescanOptions): Promise<IRescanOutcom
   const executionId = `rescan-${now().toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
   const todo = stillApproved(results);
   write(`rescan: ${todo.length} approved commit(s) to check against today's advisories and policy`);
-  for (const row of todo) {
+  await pool(todo, options.concurrency ?? defaultConcurrency(), async row => {
     const scratch = await mkdtemp(path.join(tmpdir(), 'repoguard-rescan-'));
     const label = `${row.package_name}@${row.commit_sha.slice(0, 12)}`;
     try {
@@ -139,7 +142,7 @@ export async function rescanOnce(options: IRescanOptions): Promise<IRescanOutcom
         const reason = oneLine(run.message ?? `${run.name} ${run.status}`);
         outcome.failed.push({ package: row.package_name, commit: row.commit_sha, reason });
         write(`rescan  ${label}  could not be checked: ${reason}`);
-        continue;
+        return;
       }
       const request = requests.find(q => q.request_id === row.request_id) ?? {
         request_id: row.request_id,
@@ -157,7 +160,7 @@ export async function rescanOnce(options: IRescanOptions): Promise<IRescanOutcom
       );
       if (verdict.decision !== 'refused') {
         write(`rescan  ${label}  still approved`);
-        continue;
+        return;
       }
       const n = results.filter(r => r.request_id.startsWith(`${row.request_id}-revoked-`)).length;
       const requestId = `${row.request_id}-revoked-${n + 1}`;
@@ -233,7 +236,7 @@ export async function rescanOnce(options: IRescanOptions): Promise<IRescanOutcom
         [mail?.infosec, `${requestId}-infosec`]
       ];
       for (const [to, key] of recipients) {
-        if (!to) continue;
+        if (!to) return;
         try {
           await adapters.mailer.send({
             to,
@@ -259,7 +262,7 @@ export async function rescanOnce(options: IRescanOptions): Promise<IRescanOutcom
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
-  }
+  });
   await adapters.ledger.close?.();
   write(
     `rescan: ${outcome.checked} checked, ${outcome.revoked.length} revoked, ${outcome.failed.length} could not be checked`
