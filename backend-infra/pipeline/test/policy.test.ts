@@ -954,6 +954,38 @@ describe('policy: licence expressions and typosquat names', () => {
     assert.ok(sameName('typing_extensions', 'typing-extensions'));
     assert.ok(sameName('Flask', 'flask'));
     assert.ok(!sameName('requests', 'request'));
+    // The one-name-one-source rule (ingest): a respelling is the same name.
+    const { ingestOne, publishedSources } = await import('../src/stages/ingest.js');
+    const published = publishedSources({
+      rows: [
+        {
+          values: {
+            decision: 'approved',
+            package_name: 'typing_extensions',
+            repo_url: 'https://github.com/python/typing_extensions.git'
+          }
+        }
+      ]
+    } as never);
+    for (const respelled of ['typing-extensions', 'Typing.Extensions', 'typingextensions']) {
+      const item = {
+        request: requestRow({
+          package_name: respelled,
+          repo_url: 'https://github.com/mallory/typing-extensions.git'
+        }),
+        row: 2,
+        key: 'r-respelled'
+      } as never as IManifestItem;
+      const said = await ingestOne(
+        { dir: '/nonexistent' } as never,
+        {} as never,
+        item,
+        { allowedHosts: ['github.com'], allowedLocalRoots: [] },
+        published
+      );
+      assert.match(said, /already published from https:\/\/github.com\/python/, respelled);
+      assert.equal(item.decision, 'refused');
+    }
     const fs = await nameFindings('reqeusts', undefined);
     assert.equal(fs[0].category, 'malicious');
     assert.equal((await decideOf(fs)).decision, 'refused');

@@ -28,7 +28,7 @@ import { ContentHasher, IWaiverRow, IWaiverUse, findWaiver, useOf } from './waiv
 export * from './classes';
 export * from './config';
 export * from './waivers';
-export { nameFindings, nameKey, popular, sameName, typosquatOf } from './names';
+export { nameFindings, nameKey, popular, sameName, sourceKey, typosquatOf } from './names';
 export type { Ecosystem } from './names';
 
 /**

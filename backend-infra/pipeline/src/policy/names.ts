@@ -50,6 +50,16 @@ export function nameKey(name: string, ecosystem: Ecosystem): string {
   return n.replace(/[-_.]+/g, '');
 }
 
+/**
+ * The key of the one-name-one-source rule: names that either ecosystem would
+ * take for the same package (PEP 503: case and `-_.` runs; npm: punctuation
+ * does not tell names apart) share one key, so one can not move to another
+ * source by respelling it.
+ */
+export function sourceKey(name: string): string {
+  return nameKey(name, 'npm');
+}
+
 /** The one-name-one-source rule: the same package under either ecosystem's rules. */
 export function sameName(a: string, b: string): boolean {
   return nameKey(a, 'pypi') === nameKey(b, 'pypi') || nameKey(a, 'npm') === nameKey(b, 'npm');

@@ -19,6 +19,7 @@ import type { IStageContext } from '../context';
 import { declaredDependencies } from '../deps';
 import { git } from '../git';
 import type { ILedger } from '../ledger';
+import { sourceKey } from '../policy/names';
 import type { Resolver } from '../net';
 import { errorMessage, oneLine } from '../redact';
 import type { IManifest, IManifestItem, Mode } from '../types';
@@ -72,7 +73,7 @@ export function publishedSources(results: IParsedFile<IResultRow>): Map<string, 
   const map = new Map<string, string>();
   for (const { values } of results.rows) {
     if (values.decision === 'approved') {
-      map.set(values.package_name.toLowerCase(), values.repo_url);
+      map.set(sourceKey(values.package_name), values.repo_url);
     }
   }
   return map;
@@ -160,7 +161,7 @@ export async function ingestOne(
     item.reason = problems.map(p => `${p.field}: ${p.reason}`).join('; ');
     return `refused: ${item.reason}`;
   }
-  const previous = published.get(request.package_name.toLowerCase());
+  const previous = published.get(sourceKey(request.package_name));
   if (previous !== undefined && previous !== request.repo_url) {
     item.decision = 'refused';
     item.reason = `package_name: ${request.package_name} is already published from ${previous}`;
