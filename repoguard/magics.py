@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.display import display
+from packaging.utils import canonicalize_name
 from traitlets import Bool, Unicode
 
 from .config import load_settings, service_from_settings
@@ -178,6 +179,8 @@ class RepoGuardMagics(Magics):
             for s in statuses
         ]
         display(Table(list(rows[0]), rows))
+        for warning in revoked_installed(statuses, sys.executable):
+            display(Message(warning))
 
     def _list(self, args) -> None:
         try:
@@ -189,6 +192,27 @@ class RepoGuardMagics(Magics):
             return
         columns = ["package_name", "decision", "max_severity", "commit_sha", "scanned_at"]
         display(Table([*columns, "reason"], rows))
+
+
+def revoked_installed(statuses, python: str) -> list[str]:
+    """A warning for each revoked commit that is installed in this kernel's environment."""
+    revoked = [s for s in statuses if s.status == "revoked" and s.result]
+    if not revoked:
+        return []
+    from .installer.environment import Environment
+
+    dists = Environment.probe(python).dists
+    out = []
+    for s in revoked:
+        name = s.result["package_name"]
+        have = dists.get(canonicalize_name(name)) or {}
+        if have.get("commit") and have["commit"] == s.result["commit_sha"]:
+            out.append(
+                f"warning: {name} {have.get('version', '')} installed in this kernel is the revoked"
+                f" commit {s.result['commit_sha'][:12]} ({s.result.get('reason', '')}); remove it"
+                f" with %pip uninstall -y {name}, or request a newer ref"
+            )
+    return out
 
 
 # -- rich output ------------------------------------------------------------------

@@ -21,6 +21,7 @@ from repoguard.installer import (
     installer_from_settings,
     parse_dependencies,
 )
+from repoguard.magics import revoked_installed
 from repoguard.service import embedded_service
 from repoguard.workspace import Workspace
 
@@ -401,6 +402,7 @@ def test_an_attestation_for_another_commit_or_key_installs_nothing(workspace, tm
 def test_a_revoked_commit_installs_nothing(workspace, tmp_path, target):
     # Given a signed approval that a later re-scan revoked (a `revoked` row for that commit)
     sha = approve(workspace, tmp_path, "rg-revoked")
+    installer(target).run(["rg-revoked"])  # installed while it was approved
     record(
         workspace,
         {
@@ -424,4 +426,7 @@ def test_a_revoked_commit_installs_nothing(workspace, tmp_path, target):
     assert (status.status, status.result["request_id"]) == ("revoked", "rq-rg-revoked-revoked-1")
     with pytest.raises(InstallError, match="rg-revoked was revoked \\(revoked on re-scan"):
         installer(target).run(["rg-revoked"])
-    assert "rg-revoked" not in installed(target)
+    # and %repoguard status warns about the copy installed in this environment
+    [warning] = revoked_installed(service.list_requests(), str(target))
+    assert f"rg-revoked 1.0.0 installed in this kernel is the revoked commit {sha[:12]}" in warning
+    assert "%pip uninstall -y rg-revoked" in warning
