@@ -71,10 +71,11 @@ def check(version: str, wheel: Path, workdir: Path) -> tuple[bool, str, float]:
     server = subprocess.run(
         [jupyter, "server", "extension", "list"], capture_output=True, text=True, env=env
     )
-    text = lab.stdout + lab.stderr
+    text = re.sub(r"\x1b\[[0-9;]*m", "", lab.stdout + lab.stderr)  # jupyter colours its output
     line = next((ln.strip() for ln in text.splitlines() if ln.strip().startswith("repoguard")), "")
     lab_ok = bool(re.search(r"\benabled\b.*\bOK\b", line)) and " X" not in line
-    server_ok = bool(re.search(r"repoguard.*OK", server.stdout + server.stderr))
+    server_text = re.sub(r"\x1b\[[0-9;]*m", "", server.stdout + server.stderr)
+    server_ok = bool(re.search(r"repoguard.*OK", server_text))
     detail = f"labextension: {line or 'not listed'}; server extension: {'OK' if server_ok else 'missing'}"
     return lab_ok and server_ok, detail, time.monotonic() - started
 
