@@ -31,7 +31,16 @@ export async function writeItems(
     await writeAtomic(target, body);
     return;
   }
-  const s3Client = client ?? new S3Client({ maxAttempts: 4, region: env.AWS_REGION });
+  const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  // An emulator on loopback (tests) serves buckets by path, not by host name.
+  const s3Client =
+    client ??
+    new S3Client({
+      maxAttempts: 4,
+      region: env.AWS_REGION,
+      endpoint,
+      forcePathStyle: Boolean(endpoint)
+    });
   await s3Client.send(
     new PutObjectCommand({
       Bucket: s3[1],
