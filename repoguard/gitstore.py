@@ -16,6 +16,7 @@ import os
 import random
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -117,6 +118,9 @@ class GitFileStore:
         key = hashlib.sha256(url.encode()).hexdigest()[:16]
         self.cache = (cache_dir or _cache_root()) / key
         self.identity = identity
+        # The server runs reads in worker threads: one git operation on the cache at a time
+        # (two fetches into one bare cache race on refs/remotes/origin/<branch>).
+        self._lock = threading.RLock()
 
     # -- git plumbing -------------------------------------------------------
     def _env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -188,12 +192,14 @@ class GitFileStore:
     # -- the API ------------------------------------------------------------
     def read(self, name: str) -> str:
         """The file's text at the branch tip ('' when it does not exist yet)."""
-        return self._show(self._fetch(), name)
+        with self._lock:
+            return self._show(self._fetch(), name)
 
     def read_many(self, names: Sequence[str]) -> dict[str, str]:
         """Several files from one fetch (one consistent commit)."""
-        tip = self._fetch()
-        return {name: self._show(tip, name) for name in names}
+        with self._lock:
+            tip = self._fetch()
+            return {name: self._show(tip, name) for name in names}
 
     def append(
         self, name: str, columns: Sequence[str], rows: list[dict[str, str]], message: str
@@ -228,6 +234,12 @@ class GitFileStore:
         reraise=True,
     )
     def _append(
+        self, name: str, columns: Sequence[str], rows: list[dict[str, str]], message: str
+    ) -> str:
+        with self._lock:  # one attempt; a lost race is retried outside, releasing the lock
+            return self._append_once(name, columns, rows, message)
+
+    def _append_once(
         self, name: str, columns: Sequence[str], rows: list[dict[str, str]], message: str
     ) -> str:
         tip = self._fetch()

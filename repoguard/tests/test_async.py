@@ -112,3 +112,17 @@ async def test_health_answers_while_a_request_waits_on_a_slow_remote(jp_fetch, s
     response = await asyncio.wait_for(waiting, HOLD_SECONDS + 45)
     assert response.code == 503
     assert b"cannot reach the request repo" in response.body
+
+
+def test_concurrent_reads_of_one_store_do_not_race(tmp_path):
+    """The server reads in worker threads now: parallel fetches into one cache must not fail."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    repo = tmp_path / "requests.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", str(repo)], check=True)
+    store = GitFileStore(str(repo), cache_dir=tmp_path / "cache")
+    for i in range(3):
+        store.append("x.csv", ["a"], [{"a": str(i)}], f"append {i}")
+    with ThreadPoolExecutor(8) as pool:
+        texts = list(pool.map(lambda _: store.read("x.csv"), range(64)))
+    assert all(t.splitlines()[-1] == "2" for t in texts)
