@@ -274,6 +274,15 @@ async function decideNow(p, runs) {
       source: 'src',
       scanners: JSON.parse(JSON.stringify(runs))
     };
+    // Phases the scan derived from the source's structure (not observed) are derived
+    // again with the current scanners/phase.ts, as a new scan would.
+    const { locate } = require(path.join(dist, 'scanners', 'phase.js'));
+    for (const run of item.scanners) {
+      const statics = run.findings.filter(f => !f.observed);
+      for (const f of statics) delete f.phase;
+      const located = await locate(p.dir, statics);
+      statics.forEach((f, i) => (f.phase = located[i].phase));
+    }
     const manifest = {
       version: 1,
       mode: 'local',

@@ -408,7 +408,22 @@ describe('policy: gates, weighting, fail closed', () => {
       'low',
       'import ftplib'
     );
-    assert.equal(await one({ severity: 'high', phase: 'import', ruleId: 'B402' }), 'high');
+    assert.equal(
+      await one({ severity: 'high', phase: 'import', ruleId: 'B402' }),
+      'low',
+      'an import does nothing by itself'
+    );
+    assert.equal(
+      await one({
+        severity: 'high',
+        path: 'uv.lock',
+        category: 'vulnerability',
+        scanner: 'osv',
+        phase: 'unknown'
+      }),
+      'low',
+      'a lock file is a development environment'
+    );
     // Lint: at most low.
     assert.equal(
       await one({ severity: 'medium', phase: 'import', ruleId: 'B108' }),

@@ -104,10 +104,11 @@ export const BANDIT_CLASSES: Record<string, IRuleClass> = {
   B321: c, // ftplib
   B323: v('CWE-295'), // unverified SSL context
   B324: l, // weak hash
-  B401: c,
-  B402: c,
-  B403: c,
-  B404: c,
+  // Imports of telnetlib, ftplib, pickle, subprocess…: an import does nothing by itself.
+  B401: l,
+  B402: l,
+  B403: l,
+  B404: l,
   B405: l,
   B406: l,
   B407: l,
@@ -117,7 +118,7 @@ export const BANDIT_CLASSES: Record<string, IRuleClass> = {
   B411: l,
   B412: v('CWE-284'), // httpoxy
   B413: l, // pycrypto
-  B415: c,
+  B415: l,
   B501: v('CWE-295'), // requests verify=False
   B502: v('CWE-327'),
   B503: v('CWE-327'),
@@ -165,7 +166,8 @@ const GUARDDOG_CAPABILITY_THREATS = new Set([
   'threat-process-sysinfo',
   'threat-process-hooks',
   'threat-npm-preinstall-script',
-  'threat-setup-suspicious-imports'
+  'threat-setup-suspicious-imports',
+  'threat-filesystem-destruction'
 ]);
 
 /** Files where a secret is an example or a CI upload token: docs, CI configs, source maps. */
@@ -175,6 +177,8 @@ const DOC_OR_CI =
 /** `exec(open(...).read())` of a file the package ships (its version file, say): runs its own code. */
 const OWN_FILE_EXEC = /\b(exec|eval)\s*\(\s*(compile\s*\(\s*)?(open\s*\([^)]*\)|\w+)\.read\(\)/;
 const EXEC_RULES = new Set(['B102', 'B307', 'repoguard.python.eval-exec']);
+/** exec/eval of a string literal: the code is in the source, in plain sight (six's exec_("def reraise…")). */
+const LITERAL_EXEC = /\b(exec_?|eval)\s*\(\s*[rbuRBU]?("|')/;
 const REMOTE = /https?:|urlopen|request|socket|decode|b64|base64|zlib|marshal|codecs/i;
 
 /** True when a secret finding sits in docs, CI configuration or a source map (examples, upload tokens). */
@@ -186,6 +190,7 @@ export function docOrCiFile(path: string): boolean {
 export function classOf(f: IFinding & { snippet?: string }): IRuleClass {
   if (EXEC_RULES.has(f.ruleId) && f.snippet) {
     if (OWN_FILE_EXEC.test(f.snippet) && !REMOTE.test(f.snippet)) return l;
+    if (LITERAL_EXEC.test(f.snippet)) return l;
   }
   const own = OWN_RULE_CLASSES[f.ruleId];
   if (own) return own;

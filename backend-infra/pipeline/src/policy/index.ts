@@ -174,6 +174,13 @@ const NOT_RUN_FILE =
 const DEV_MANIFEST =
   /(^|[-_.])(dev|devel|develop|test|tests|testing|doc|docs|lint|linting|ci|bench|benchmark|typing|mypy|style)([-_.]|$)/i;
 
+/**
+ * Lock files pin a development environment: installing the package never
+ * reads them (pip reads its metadata; npm ignores a dependency's lock file).
+ */
+const LOCK_FILE =
+  /^(uv\.lock|poetry\.lock|pdm\.lock|pipfile\.lock|package-lock\.json|yarn\.lock|pnpm-lock\.yaml|bun\.lockb?)$/i;
+
 export interface IWeighContext {
   /** The tree has a src/ folder: code outside it (and outside the install files) is not installed. */
   srcLayout?: boolean;
@@ -318,6 +325,7 @@ export function weigh(
     const base = f.path.split('/').pop() ?? '';
     if (
       outside ||
+      LOCK_FILE.test(base) ||
       (DEV_MANIFEST.test(base.replace(/\.(txt|in|toml|cfg|lock|json)$/i, '')) &&
         base !== 'requirements.txt')
     ) {

@@ -13,6 +13,11 @@
  *   an atexit hook, or through other functions it calls), and of an
  *   immediately invoked JavaScript function.
  * - `call`: a line inside a function (or method) nothing at module level calls.
+ * - `not-installed`: the body of a Python `if __name__ == "__main__":` block
+ *   itself (the functions it calls keep their phase: others may call them): it
+ *   runs when someone runs the file as a script
+ *   (maintainer scripts that regenerate tables, say), never on install,
+ *   import or call.
  * - `unknown`: not source code (manifests, lock files, Dockerfiles, text).
  *
  * This is the fallback of the static structure: the dynamic scanner's
@@ -70,6 +75,8 @@ const INSTALL_LIFECYCLE = LIFECYCLE_SCRIPTS.filter(s => s !== 'prepublish');
 
 interface IBlock {
   indent: number;
+  /** The `if __name__ == "__main__":` block. */
+  main?: boolean;
   /** A function (or method) body; `name` when it has one. */
   fn: boolean;
   name?: string;
@@ -83,6 +90,8 @@ function headerOf(line: string, python: boolean): IBlock | null {
   if (python) {
     const def = /^(async\s+)?def\s+([A-Za-z_]\w*)/.exec(text);
     if (def) return { indent: indentOf(line), fn: true, name: def[2] };
+    if (/^if\s+__name__\s*==\s*['"]__main__['"]\s*:/.test(text))
+      return { indent: indentOf(line), fn: false, main: true };
     if (/:\s*(#.*)?$/.test(text)) return { indent: indentOf(line), fn: false };
     return null;
   }
@@ -116,11 +125,13 @@ function headerOf(line: string, python: boolean): IBlock | null {
  * Per line of a Python or JavaScript source (0-based): `import` when it runs
  * as the module loads, `call` when only a call runs it.
  */
-export function linePhases(text: string, python: boolean): ('import' | 'call')[] {
+export function linePhases(text: string, python: boolean): ('import' | 'call' | 'not-installed')[] {
   const lines = text.split('\n');
   const stack: IBlock[] = [];
   /** Innermost enclosing function names of each line ('' = an anonymous function; undefined = module level). */
   const owner: (string[] | undefined)[] = [];
+  /** Lines inside the `__main__` block. */
+  const script: boolean[] = [];
   let inString = false;
   for (const line of lines) {
     const blank = line.trim() === '' || (python && line.trim().startsWith('#'));
@@ -128,6 +139,7 @@ export function linePhases(text: string, python: boolean): ('import' | 'call')[]
       const quotes = (line.match(/"""|'''/g) ?? []).length;
       if (inString) {
         owner.push(owner.length ? owner[owner.length - 1] : undefined);
+        script.push(script.length ? script[script.length - 1] : false);
         if (quotes % 2 === 1) inString = false;
         continue;
       }
@@ -135,12 +147,14 @@ export function linePhases(text: string, python: boolean): ('import' | 'call')[]
     }
     if (blank) {
       owner.push(owner.length ? owner[owner.length - 1] : undefined);
+      script.push(script.length ? script[script.length - 1] : false);
       continue;
     }
     const indent = indentOf(line);
     while (stack.length && stack[stack.length - 1].indent >= indent) stack.pop();
     const fns = stack.filter(b => b.fn).map(b => b.name ?? '');
     owner.push(fns.length ? fns : undefined);
+    script.push(stack.some(b => b.main));
     const header = headerOf(line, python);
     if (header) stack.push(header);
   }
@@ -162,7 +176,8 @@ export function linePhases(text: string, python: boolean): ('import' | 'call')[]
     grew = false;
     lines.forEach((line, i) => {
       const o = owner[i];
-      const live = o === undefined || o.every(n => (n === '' ? !python : runs.has(n)));
+      const live =
+        !script[i] && (o === undefined || o.every(n => (n === '' ? !python : runs.has(n))));
       if (!live) return;
       for (const n of callsOf(line)) {
         if (!runs.has(n)) {
@@ -173,8 +188,12 @@ export function linePhases(text: string, python: boolean): ('import' | 'call')[]
     });
   }
   // An anonymous JavaScript function is a callback of the code around it: it runs when that does.
-  return owner.map(o =>
-    o === undefined || o.every(n => (n === '' ? !python : runs.has(n))) ? 'import' : 'call'
+  return owner.map((o, i) =>
+    script[i]
+      ? 'not-installed'
+      : o === undefined || o.every(n => (n === '' ? !python : runs.has(n)))
+        ? 'import'
+        : 'call'
   );
 }
 
@@ -182,7 +201,7 @@ export function phaseOfLine(
   relPath: string,
   lineText: string | undefined,
   installFiles: Set<string>,
-  phases?: ('import' | 'call')[],
+  phases?: ('import' | 'call' | 'not-installed')[],
   line?: number
 ): FindingPhase {
   const base = path.basename(relPath);
@@ -222,7 +241,7 @@ export async function locate(target: string, findings: IFinding[]): Promise<IFin
   );
   const rootPackage = 'package.json';
   const installFiles = await installScripts(target, [...new Set([rootPackage, ...packageJsons])]);
-  const structure = new Map<string, ('import' | 'call')[] | null>();
+  const structure = new Map<string, ('import' | 'call' | 'not-installed')[] | null>();
   const phasesOf = async (rel: string) => {
     if (!structure.has(rel)) {
       const text = await lines(rel);
