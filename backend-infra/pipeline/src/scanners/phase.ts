@@ -160,16 +160,20 @@ export function linePhases(text: string, python: boolean): ('import' | 'call' | 
   }
   // Functions run at import: called (or registered) from module-level code, then transitively.
   const names = new Set(owner.flatMap(o => o ?? []).filter(Boolean));
-  const callsOf = (line: string): string[] =>
-    [...names].filter(n =>
-      new RegExp(
-        `(^|[^\\w.$])${n.replace(/\$/g, '\\$')}\\s*\\(|(target\\s*=|register\\(|Thread\\()\\s*${n.replace(/\$/g, '\\$')}\\b`
-      ).test(
-        line
-          .replace(/^\s*(async\s+)?def\s+\w+/, '')
-          .replace(/^\s*(export\s+)?(async\s+)?function\s*\w+/, '')
-      )
-    );
+  // Names called (`name(`, not `x.name(`) or registered (`target=name`, `register(name`) on a line.
+  const callsOf = (line: string): string[] => {
+    const text = line
+      .replace(/^\s*(async\s+)?def\s+\w+/, '')
+      .replace(/^\s*(export\s+)?(async\s+)?function\s*\w+/, '');
+    const out: string[] = [];
+    for (const m of text.matchAll(
+      /(?:^|[^\w.$])([A-Za-z_$][\w$]*)\s*\(|(?:target\s*=|register\(|Thread\()\s*([A-Za-z_$][\w$]*)/g
+    )) {
+      const n = m[1] ?? m[2];
+      if (names.has(n)) out.push(n);
+    }
+    return out;
+  };
   const runs = new Set<string>();
   let grew = true;
   while (grew) {
