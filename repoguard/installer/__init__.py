@@ -66,9 +66,9 @@ class Installer:
         self.verifier = verifier
 
     def plan(self, names: Iterable[str], sha: str | None = None) -> Plan:
-        return Planner(
-            self.service, self.policy, self.python, self.token, self.verifier
-        ).plan(names, sha)
+        return Planner(self.service, self.policy, self.python, self.token, self.verifier).plan(
+            names, sha
+        )
 
     def install(self, plan: Plan) -> list[Installed]:
         """Install every step of a problem-free plan in one pip run."""

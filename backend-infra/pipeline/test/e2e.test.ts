@@ -159,7 +159,11 @@ describe('embedded pipeline, end to end with real git and real scanners', () => 
     assert.equal(row.decision, 'approved', row.reason);
     assert.equal(row.commit_sha, clean.sha);
     assert.equal(row.reason, '');
-    assert.equal(row.dependencies, 'requests >=2.31; numpy >=1.24,<3; importlib-metadata >=6');
+    // The contract's dependency cell keeps environment markers (`name spec | marker`).
+    assert.equal(
+      row.dependencies,
+      "requests >=2.31; numpy >=1.24,<3; importlib-metadata >=6 | python_version < '3.10'"
+    );
     const bare = path.join(ws.privateDir, 'statlite.git');
     assert.equal(row.private_repo_url, `file://${bare}`);
     assert.equal(row.report_url, 'reports/r-clean/report.html');
@@ -271,7 +275,8 @@ describe('embedded pipeline, end to end with real git and real scanners', () => 
         'RepoGuard licence',
         'Semgrep OSS',
         'gitleaks',
-        'osv-scanner'
+        'osv-scanner',
+        'picklescan'
       ]
     );
     const html = await readFile(path.join(dir, 'report.html'), 'utf8');
