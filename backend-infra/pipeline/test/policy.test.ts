@@ -890,7 +890,7 @@ describe('decide stage with the request repo waivers file (real git, real scanne
 
   it('logs the malformed waiver row it ignored', () => {
     assert.ok(
-      logged.some(l => /external-package-waivers.csv line 4 ignored: wildcards/.test(l)),
+      logged.some(l => /external-package-waivers.csv line 5 ignored: wildcards/.test(l)),
       logged.join('\n')
     );
   });
