@@ -58,6 +58,15 @@ process.stdout.write(resolveIntrinsics(lcc.Properties.StudioLifecycleConfigConte
     return home / ".config" / "repoguard" / "deployment.json"
 
 
+@pytest.fixture(autouse=True)
+def _restore_environ():
+    """The server extension started in aws mode exports its settings; later tests must not see them."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory) -> Path:
     """The home folder after the synthesized lifecycle script ran (the contract inside)."""
