@@ -19,7 +19,6 @@ export CDK_DISABLE_CLI_TELEMETRY=true
 # Scanners never go online in tests; the SCA scan reads the local advisory data
 # (.tools/osv-db: the committed fixture offline, see scripts/install-scanners.sh).
 export REPOGUARD_OSV_ONLINE=0
-# The benign corpus (25 popular packages from PyPI and npm, cached) runs too.
 # The benign corpus (25 popular packages) is NOT in the test command this round: this
 # session's gate changes raised its refusals from 1/25 to 7/25 (issue 12), a regression
 # measured, not hidden: run it with REPOGUARD_CORPUS=1 or `node backend-infra/bench/corpus.js`.
