@@ -105,4 +105,11 @@ if ! wait "$go_pid"; then
   echo "scanners: a Go build failed" >&2
   exit 1
 fi
+# gitleaks' pinned configuration: the default rules of the pinned release (from Go's
+# module cache, not copied into this repo) with RepoGuard's global path allowlist.
+gitleaks_module=$(printf '%s\n' "${GO_TOOLS[@]}" | sed -n 's/^gitleaks|//p')
+gitleaks_src=$(GOTOOLCHAIN=local GOFLAGS=-mod=mod go mod download -json "$gitleaks_module" |
+  "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')
+"$PYTHON" "$ROOT/scripts/gitleaks-config.py" "$gitleaks_src/config/gitleaks.toml" \
+  "$ROOT/backend-infra/pipeline/scanner-config/gitleaks-paths.toml" "$TOOLS/scanner-config/gitleaks.toml"
 took "ready in $TOOLS/bin" "$t0"

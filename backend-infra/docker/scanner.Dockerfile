@@ -27,8 +27,10 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git bubblewrap strace ca-certificates \
  && rm -rf /var/lib/apt/lists/*
-COPY scripts/install-scanners.sh scripts/install-sandbox-python.sh scripts/osv-db.py /opt/repoguard/scripts/
+COPY scripts/install-scanners.sh scripts/install-sandbox-python.sh scripts/osv-db.py scripts/gitleaks-config.py /opt/repoguard/scripts/
 COPY backend-infra/pipeline/advisories /opt/repoguard/backend-infra/pipeline/advisories
+# The pinned scanner configurations (read by the adapters; gitleaks' is generated from gitleaks-paths.toml).
+COPY backend-infra/pipeline/scanner-config /opt/repoguard/backend-infra/pipeline/scanner-config
 # The image carries OSV's live offline database of its build day (dated in SOURCE.json).
 RUN --mount=type=bind,from=go,source=/usr/local/go,target=/usr/local/go \
     PATH=/usr/local/go/bin:$PATH REPOGUARD_TOOLS=/opt/repoguard/tools REPOGUARD_OSV_DOWNLOAD=required \

@@ -44,8 +44,11 @@ export interface INotScanned {
 
 /** A pinned configuration file of scanner-config/, with its hash (read once). */
 const hashes = new Map<string, string>();
-export async function pinnedFile(name: string): Promise<IPinnedConfig & { file: string }> {
-  const file = path.join(SCANNER_CONFIG_DIR, name);
+export async function pinnedFile(
+  name: string,
+  dir: string = SCANNER_CONFIG_DIR
+): Promise<IPinnedConfig & { file: string }> {
+  const file = path.join(dir, name);
   let sha256 = hashes.get(file);
   if (!sha256) {
     sha256 = createHash('sha256')
