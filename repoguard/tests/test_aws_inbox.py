@@ -5,6 +5,7 @@ then listed by the Studio side. The Studio side holds no GitHub write token."""
 from __future__ import annotations
 
 import json
+import secrets
 import socket
 import subprocess
 import sys
@@ -54,8 +55,9 @@ def moto_endpoint():
 def test_a_request_goes_through_the_inbox_into_the_request_repo(
     tmp_path, moto_endpoint, monkeypatch
 ):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREPOGUARDTESTING")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret")
+    # Test secrets are made at run time, never committed.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIA" + secrets.token_hex(8).upper())
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secrets.token_urlsafe(30))
     subprocess.run(
         ["node", str(CLI), "init", "--local", str(tmp_path / "ws")], check=True, capture_output=True
     )

@@ -20,12 +20,14 @@ import { CreateEmailIdentityCommand } from '@aws-sdk/client-sesv2';
 import { parseRequests } from '../../../src/common';
 import { drainInbox } from '../src/adapters/aws/inbox';
 import { GitLedger } from '../src/ledger';
-import { makeWorkspace, requestRow } from './helpers';
+import { fakeAwsCredentials, makeWorkspace, requestRow } from './helpers';
 import { consoleReportLink, sesClient } from '../src/adapters/aws';
 import { SesMailer } from '../src/adapters/aws/ses';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..', '..');
 const MOTO = path.join(ROOT, '.venv', 'bin', 'moto_server');
+/** Test secrets are made at run time, never committed. */
+const KEYS = fakeAwsCredentials();
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -65,8 +67,8 @@ describe('SES through an assumed role (emulator: moto server on 127.0.0.1)', () 
     moto = await startMoto();
     Object.assign(process.env, {
       AWS_ENDPOINT_URL: moto.endpoint,
-      AWS_ACCESS_KEY_ID: 'AKIAREPOGUARDTESTING',
-      AWS_SECRET_ACCESS_KEY: 'not-a-secret',
+      AWS_ACCESS_KEY_ID: KEYS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: KEYS.secretAccessKey,
       AWS_REGION: 'eu-west-1'
     });
   });
@@ -82,7 +84,7 @@ describe('SES through an assumed role (emulator: moto server on 127.0.0.1)', () 
     };
     const client = sesClient(env);
     const credentials = await client.config.credentials();
-    assert.notEqual(credentials.accessKeyId, 'AKIAREPOGUARDTESTING');
+    assert.notEqual(credentials.accessKeyId, KEYS.accessKeyId);
     assert.ok(credentials.sessionToken, 'temporary credentials from sts:AssumeRole');
     await client.send(new CreateEmailIdentityCommand({ EmailIdentity: 'repoguard@example.com' }));
     const id = await new SesMailer(client, 'repoguard@example.com').send({
@@ -99,7 +101,7 @@ describe('SES through an assumed role (emulator: moto server on 127.0.0.1)', () 
     const env = { ...process.env };
     delete env.REPOGUARD_SES_ROLE_ARN;
     const credentials = await sesClient(env).config.credentials();
-    assert.equal(credentials.accessKeyId, 'AKIAREPOGUARDTESTING');
+    assert.equal(credentials.accessKeyId, KEYS.accessKeyId);
   });
 });
 
@@ -115,7 +117,7 @@ describe('request inbox in S3 (emulator: moto server on 127.0.0.1)', () => {
       endpoint: moto.endpoint,
       region: 'eu-west-1',
       forcePathStyle: true,
-      credentials: { accessKeyId: 'AKIAREPOGUARDTESTING', secretAccessKey: 'not-a-secret' }
+      credentials: { accessKeyId: KEYS.accessKeyId, secretAccessKey: KEYS.secretAccessKey }
     });
     await client.send(new CreateBucketCommand({ Bucket: 'reports' }));
     const put = (key: string, body: string) =>

@@ -1,5 +1,6 @@
 /** Shared helpers of the pipeline tests: real workspaces, real git, real packages. */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -203,4 +204,12 @@ else { write(); process.exit(0); }
 export function collector(): { lines: string[]; write: (line: string) => void } {
   const lines: string[] = [];
   return { lines, write: line => lines.push(line) };
+}
+
+/** AWS-shaped credentials made at run time (tests never commit key-shaped strings). */
+export function fakeAwsCredentials(): { accessKeyId: string; secretAccessKey: string } {
+  return {
+    accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`,
+    secretAccessKey: randomBytes(30).toString('base64')
+  };
 }
