@@ -15,6 +15,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { localSigner } from './attest';
+import { ALL_SCANNERS } from './scanners/registry';
 import {
   DEFAULT_ALLOWED_HOSTS,
   Severity,
@@ -76,17 +77,7 @@ export function defaultConfig(root: string): IWorkspaceConfig {
     severityThreshold: 'medium',
     maxRepoSizeMB: 200,
     scanTimeoutSeconds: 300,
-    scanners: [
-      'semgrep',
-      'bandit',
-      'osv',
-      'gitleaks',
-      'guarddog',
-      'dynamic',
-      'checkov',
-      'licence',
-      'models'
-    ],
+    scanners: [...ALL_SCANNERS],
     mail: { transport: 'outbox', from: 'repoguard@localhost' }
   };
 }

@@ -24,21 +24,12 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { IPolicyFinding } from './index';
+import { PIPELINE_DIR } from '../fsutil';
 
 export type Ecosystem = 'pypi' | 'npm';
 
 /** The committed popularity lists (backend-infra/pipeline/data/popular). */
-export const POPULAR_DIR = path.resolve(
-  __dirname,
-  '..',
-  '..',
-  '..',
-  '..',
-  '..',
-  'pipeline',
-  'data',
-  'popular'
-);
+export const POPULAR_DIR = path.join(PIPELINE_DIR, 'data', 'popular');
 /** How many of the most downloaded names are worth imitating. */
 export const TARGETS = 1000;
 

@@ -16,19 +16,11 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Log, Result } from 'sarif';
 import type { FindingCategory } from '../types';
+import { PIPELINE_DIR } from '../fsutil';
 import { makeResult } from './sarif';
 
 /** The pinned configuration files (dist/backend-infra/pipeline/src/scanners → backend-infra/pipeline/scanner-config). */
-export const SCANNER_CONFIG_DIR = path.resolve(
-  __dirname,
-  '..',
-  '..',
-  '..',
-  '..',
-  '..',
-  'pipeline',
-  'scanner-config'
-);
+export const SCANNER_CONFIG_DIR = path.join(PIPELINE_DIR, 'scanner-config');
 
 export interface IPinnedConfig {
   /** What it is (a file name of scanner-config/, or a described built-in setting). */

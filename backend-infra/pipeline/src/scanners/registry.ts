@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Log, ReportingDescriptor, Result } from 'sarif';
+import { PIPELINE_DIR } from '../fsutil';
 import type { FindingCategory } from '../types';
 import { checkov } from './checkov';
 import { dynamic } from './dynamic';
@@ -55,7 +56,7 @@ export interface IScannerSpec {
 }
 
 /** The semgrep rules kept in this repository (backend-infra/pipeline/rules). */
-export const RULES_DIR = path.resolve(__dirname, '..', '..', '..', '..', '..', 'pipeline', 'rules');
+export const RULES_DIR = path.join(PIPELINE_DIR, 'rules');
 
 /** Files semgrep skips above this size (bytes); each one is a `repoguard.not-scanned` finding. */
 export const SEMGREP_MAX_TARGET_BYTES = 10_000_000;
