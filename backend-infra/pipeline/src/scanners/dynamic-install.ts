@@ -34,9 +34,30 @@ import { PKG, parseTrace, scrub } from './dynamic-trace';
 import type { IObservation } from './observed';
 import { LIFECYCLE_SCRIPTS } from './phase';
 import { ScannerFailure } from './run';
-import type { IRunContext } from './run';
+import type { IExit, IRunContext } from './run';
 
 const run = promisify(execFile);
+
+/** The environment both install harnesses start from (besides PATH). */
+const SANDBOX_ENV = { HOME: SANDBOX_HOME, TMPDIR: '/tmp', LANG: 'C.UTF-8' };
+
+/** A regular expression matching exactly `text` (the package manager's own executable in the trace). */
+function exactly(text: string): RegExp {
+  return new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+}
+
+/** The harness's result.json, or a `crashed` failure naming the harness and its last stderr lines. */
+async function harnessResult<T>(rg: string, kind: string, exit: IExit): Promise<T> {
+  try {
+    return JSON.parse(await readFile(path.join(rg, 'result.json'), 'utf8')) as T;
+  } catch {
+    throw new ScannerFailure(
+      'crashed',
+      `dynamic: the ${kind} install harness wrote no result (exit ${exit.code}): ${scrub(exit.stderr.trim().split('\n').slice(-3).join(' '), 300)}`,
+      exit.code
+    );
+  }
+}
 
 export async function runPython(
   ctx: IRunContext,
@@ -85,9 +106,7 @@ export async function runPython(
         chdir: PKG,
         env: {
           PATH: [path.join(venv, 'bin'), '/usr/local/bin', '/usr/bin', '/bin'].join(':'),
-          HOME: SANDBOX_HOME,
-          TMPDIR: '/tmp',
-          LANG: 'C.UTF-8',
+          ...SANDBOX_ENV,
           PYTHONDONTWRITEBYTECODE: '1',
           PYTHONNOUSERSITE: '1',
           PIP_NO_CACHE_DIR: '1',
@@ -98,20 +117,8 @@ export async function runPython(
       }
     }
   );
-  let result: IPythonResult;
-  try {
-    result = JSON.parse(await readFile(path.join(rg, 'result.json'), 'utf8')) as IPythonResult;
-  } catch {
-    throw new ScannerFailure(
-      'crashed',
-      `dynamic: the Python install harness wrote no result (exit ${exit.code}): ${scrub(exit.stderr.trim().split('\n').slice(-3).join(' '), 300)}`,
-      exit.code
-    );
-  }
-  const events = parseTrace(
-    await readFile(trace, 'utf8').catch(() => ''),
-    new RegExp(`^${python.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)
-  );
+  const result = await harnessResult<IPythonResult>(rg, 'Python', exit);
+  const events = parseTrace(await readFile(trace, 'utf8').catch(() => ''), exactly(python));
   if (result.status === 'sandbox-missing') {
     throw new ScannerFailure(
       'missing',
@@ -237,9 +244,7 @@ export async function runNpm(
         chdir: PKG,
         env: {
           PATH: [path.dirname(node), '/usr/local/bin', '/usr/bin', '/bin'].join(':'),
-          HOME: SANDBOX_HOME,
-          TMPDIR: '/tmp',
-          LANG: 'C.UTF-8',
+          ...SANDBOX_ENV,
           npm_config_cache: '/tmp/npm-cache',
           npm_config_update_notifier: 'false',
           npm_config_fund: 'false',
@@ -248,19 +253,10 @@ export async function runNpm(
       }
     }
   );
-  let result: INpmResult;
-  try {
-    result = JSON.parse(await readFile(path.join(rg, 'result.json'), 'utf8')) as INpmResult;
-  } catch {
-    throw new ScannerFailure(
-      'crashed',
-      `dynamic: the npm install harness wrote no result (exit ${exit.code}): ${scrub(exit.stderr.trim().split('\n').slice(-3).join(' '), 300)}`,
-      exit.code
-    );
-  }
+  const result = await harnessResult<INpmResult>(rg, 'npm', exit);
   const events = parseTrace(
     await readFile(trace, 'utf8').catch(() => ''),
-    new RegExp(`^${node.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`),
+    exactly(node),
     lifecycle
   );
   if (result.status === 'timeout') {
