@@ -28,20 +28,12 @@ import {
   makeWorkspace,
   requestRow,
   results,
-  tempDir
+  tempDir,
+  PIPELINE_CLI
 } from './helpers';
 
 const execFileP = promisify(execFile);
-const BIN = path.resolve(
-  __dirname,
-  '..',
-  '..',
-  '..',
-  '..',
-  'pipeline',
-  'bin',
-  'repoguard-pipeline.js'
-);
+const BIN = PIPELINE_CLI;
 
 /** A workspace with `n` clean requests r1..rn (one source repo each). */
 async function workspaceWith(n: number, binDir: string, extra: Record<string, unknown> = {}) {

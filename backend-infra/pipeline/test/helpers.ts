@@ -213,3 +213,15 @@ export function fakeAwsCredentials(): { accessKeyId: string; secretAccessKey: st
     secretAccessKey: randomBytes(30).toString('base64')
   };
 }
+
+/** The stage CLI as a user runs it (backend-infra/pipeline/bin, on the compiled dist). */
+export const PIPELINE_CLI = path.resolve(
+  __dirname,
+  '..',
+  '..',
+  '..',
+  '..',
+  'pipeline',
+  'bin',
+  'repoguard-pipeline.js'
+);

@@ -25,23 +25,15 @@ import {
   makeWorkspace,
   requestRow,
   results,
-  tempDir
+  tempDir,
+  PIPELINE_CLI
 } from './helpers';
 
 /** A token made at run time: it must never appear in the CLI's output. */
 const NOT_PRINTED = `ghp_${randomBytes(18).toString('hex')}`;
 
 const execFileP = promisify(execFile);
-const BIN = path.resolve(
-  __dirname,
-  '..',
-  '..',
-  '..',
-  '..',
-  'pipeline',
-  'bin',
-  'repoguard-pipeline.js'
-);
+const BIN = PIPELINE_CLI;
 
 async function workspaceWithCleanRequest(binDir: string, extra: Record<string, unknown> = {}) {
   const ws = await makeWorkspace({
