@@ -32,6 +32,7 @@ import { localAdapters } from './adapters/local';
 import { GIT_ENV } from './git';
 import { evaluate, parseWaivers, resolvePolicy, IPolicyConfig } from './policy';
 import { oneLine, redact } from './redact';
+import { escapeHtml } from './report';
 import { defaultConcurrency, pool } from './runner';
 import { osv } from './scanners/osv';
 import { runScanner } from './scanners/run';
@@ -246,10 +247,7 @@ export async function rescanOnce(options: IRescanOptions): Promise<IRescanOutcom
               `${text}\n\nInstalled copies should be removed; request a newer ref to get it back:\n` +
                 `%repoguard request ${row.repo_url} --name ${row.package_name}\n`
             ),
-            html: `<pre>${redact(text)
-              .replace(/&/g, '&amp;')
-              .replace(/</g, '&lt;')
-              .replace(/>/g, '&gt;')}</pre>`
+            html: `<pre>${escapeHtml(redact(text))}</pre>`
           });
         } catch (error) {
           write(`rescan  ${label}  mail to ${to} failed: ${oneLine(String(error))}`);
