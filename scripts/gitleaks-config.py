@@ -36,7 +36,9 @@ def main(upstream: str, paths: str, out: str) -> None:
     mine = Path(paths).read_text(encoding="utf-8").strip()
     body = text[: first + 1] + mine + "\n" + text[end:]
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(HEADER.format(source=re.sub(r"^.*/pkg/mod/", "", upstream)) + body, encoding="utf-8")
+    Path(out).write_text(
+        HEADER.format(source=re.sub(r"^.*/pkg/mod/", "", upstream)) + body, encoding="utf-8"
+    )
 
 
 if __name__ == "__main__":
