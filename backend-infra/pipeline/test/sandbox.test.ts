@@ -575,6 +575,13 @@ describe('the sandbox runs tools wherever they live, /tmp included', () => {
     await mkdir(bin, { recursive: true });
     await copyFile(installed, path.join(bin, 'gitleaks'));
     execFileSync('chmod', ['755', path.join(bin, 'gitleaks')]);
+    // The install is the binary and the configuration generated beside it (bin/../scanner-config).
+    const config = path.join(path.dirname(bin), 'scanner-config');
+    await mkdir(config, { recursive: true });
+    await copyFile(
+      path.resolve(path.dirname(installed), '..', 'scanner-config', 'gitleaks.toml'),
+      path.join(config, 'gitleaks.toml')
+    );
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
     const key = `AKIA${Array.from({ length: 16 }, () => alphabet[randomInt(alphabet.length)]).join('')}`;
     const target = await files(path.join(await tempDir('rg-sbx-src-'), 'src'), {
