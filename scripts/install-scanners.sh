@@ -10,7 +10,7 @@
 #                          ../shared/data/osv for benchmarks); OSV's live database,
 #                          downloaded when online (REPOGUARD_OSV_DOWNLOAD=0 skips it,
 #                          =required fails without it; REPOGUARD_OSV_ECOSYSTEMS, default
-#                          "PyPI npm"; kept for a day); else the committed fixture,
+#                          "PyPI npm crates.io Go"; kept for a day); else the committed fixture,
 #                          backend-infra/pipeline/advisories (65 real PyPI records).
 # Used by scripts/setup.sh (tests, demo) and by backend-infra/docker/scanner.Dockerfile
 # (CodeBuild), so development and production scan with the same versions.
@@ -90,7 +90,7 @@ elif downloaded_recently; then
   echo "scanners: advisory data kept (downloaded less than a day ago)"
 elif [ "${REPOGUARD_OSV_DOWNLOAD:-1}" != 0 ] &&
   # shellcheck disable=SC2086 # the ecosystems are words
-  "$PYTHON" "$OSV_DB_PY" download "$OSV_DB" ${REPOGUARD_OSV_ECOSYSTEMS:-PyPI npm}; then
+  "$PYTHON" "$OSV_DB_PY" download "$OSV_DB" ${REPOGUARD_OSV_ECOSYSTEMS:-PyPI npm crates.io Go}; then
   echo "scanners: advisory data downloaded"
 elif [ "${REPOGUARD_OSV_DOWNLOAD:-1}" = required ]; then
   echo "scanners: REPOGUARD_OSV_DOWNLOAD=required, and the OSV database could not be downloaded" >&2

@@ -16,8 +16,9 @@ import { dynamic, parseTrace, sandboxCause, scrub } from '../src/scanners/dynami
 import { gitleaks } from '../src/scanners/gitleaks';
 import { guarddog } from '../src/scanners/guarddog';
 import { licence, licenceFromText } from '../src/scanners/licence';
-import { osv, osvSeverity } from '../src/scanners/osv';
+import { advisoryGaps, osv, osvSeverity } from '../src/scanners/osv';
 import { bandit, IScannerSpec, knownScanners } from '../src/scanners/registry';
+import { coverageOf } from '../src/scanners/pinned';
 import { runScanner } from '../src/scanners/run';
 import type { Log } from 'sarif';
 import type { IAdvisoryData, IScannerRun } from '../src/types';
@@ -143,6 +144,71 @@ describe('scanner adapters (real tools, no network)', () => {
       assert.equal(data.kind, 'fixture');
       assert.equal(data.records, readdirSync(path.join(ADVISORIES, 'PyPI')).length);
       assert.deepEqual(data.ecosystems, ['PyPI']);
+    });
+
+    it('lists lock files of ecosystems the database lacks as not scanned, beside the PyPI findings', async () => {
+      const run = await scan(osv(), {
+        'requirements.txt': 'requests==2.19.0\n',
+        'rust/Cargo.lock': [
+          'version = 3',
+          '',
+          '[[package]]',
+          'name = "smallvec"',
+          'version = "1.6.0"',
+          'source = "registry+https://github.com/rust-lang/crates.io-index"',
+          ''
+        ].join('\n'),
+        'web/package-lock.json': JSON.stringify({
+          name: 'web',
+          lockfileVersion: 3,
+          packages: { '': { name: 'web' }, 'node_modules/lodash': { version: '4.17.20' } }
+        })
+      });
+      // Not a crash, and not "no vulnerabilities" for the lock files it could not check.
+      assert.equal(run.status, 'ok', run.message);
+      assert.ok(run.findings.some(f => /CVE-2018-18074/.test(f.message)));
+      const gaps = run.findings.filter(f => f.ruleId === 'repoguard.not-scanned');
+      assert.deepEqual(gaps.map(f => f.path).sort(), ['rust/Cargo.lock', 'web/package-lock.json']);
+      assert.ok(gaps.every(f => f.severity === 'low' && f.category === 'vulnerability'));
+      assert.match(
+        gaps.find(f => f.path.endsWith('Cargo.lock'))!.message,
+        /no crates\.io advisory data/
+      );
+      // ...and the report's coverage section lists them (the SARIF run's properties).
+      const log = JSON.parse(await readFile(run.sarifFile!, 'utf8')) as Log;
+      assert.deepEqual(
+        coverageOf(log)
+          .notScanned.map(n => n.path)
+          .sort(),
+        ['rust/Cargo.lock', 'web/package-lock.json']
+      );
+    });
+
+    it('a lock file of a missing ecosystem alone is a completed scan with its gap listed', async () => {
+      const run = await scan(osv(), {
+        'package-lock.json': JSON.stringify({
+          name: 'web',
+          lockfileVersion: 3,
+          packages: { '': { name: 'web' }, 'node_modules/lodash': { version: '4.17.20' } }
+        })
+      });
+      assert.equal(run.status, 'ok', run.message);
+      assert.deepEqual(
+        run.findings.map(f => [f.ruleId, f.path]),
+        [['repoguard.not-scanned', 'package-lock.json']]
+      );
+    });
+
+    it('other osv-scanner errors still fail the run', () => {
+      const stderr = [
+        'Scanned /src/package-lock.json file and found 1 package',
+        'could not load db for npm ecosystem: unable to fetch OSV database: no offline version of the OSV database is available',
+        'Error during extraction: (extracting as vulnmatch/osvlocal) unable to fetch OSV database: no offline version of the OSV database is available',
+        'Error: failed to parse requirements.txt'
+      ].join('\n');
+      assert.equal(advisoryGaps(stderr, '/src', ['PyPI']).onlyGaps, false);
+      assert.equal(advisoryGaps(stderr.split('\n').slice(0, 3).join('\n'), '/src').onlyGaps, true);
+      assert.equal(advisoryGaps('Error: something else', '/src').onlyGaps, false);
     });
   });
 

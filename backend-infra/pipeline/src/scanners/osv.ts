@@ -20,14 +20,14 @@
  * computed from the advisories' vectors): ≥9 critical, ≥7 high, ≥4 medium,
  * else low; an advisory without a CVSS score counts as medium.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, realpath, symlink } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, readFile, realpath, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Log, Result } from 'sarif';
 import type { Severity } from '../../../../src/common';
 import type { IAdvisoryData } from '../types';
 import type { IScannerSpec } from './registry';
-import { annotate, pinnedFile, SCANNER_CONFIG_DIR } from './pinned';
+import { annotate, pinnedFile, SCANNER_CONFIG_DIR, type INotScanned } from './pinned';
 import { ScannerFailure } from './run';
 import type { IRunContext } from './run';
 import { makeLog, makeResult, severityFromScore } from './sarif';
@@ -80,18 +80,60 @@ export async function advisoryData(db: string): Promise<IAdvisoryData> {
   return { source: `local OSV database ${db} (no SOURCE.json)`, date: 'unknown', kind: 'unknown' };
 }
 
-/** `--local-db-path` folder in 2.5.0's layout, linking the given database in. */
-async function dbLayout(db: string, scratch: string): Promise<string> {
-  if (existsSync(path.join(db, 'osv-scalibr'))) {
-    return db;
+/** The ecosystems osv-scanner reads lock files of (the names of OSV's database folders). */
+const OSV_ECOSYSTEMS = [
+  'PyPI',
+  'npm',
+  'crates.io',
+  'Go',
+  'Maven',
+  'RubyGems',
+  'Packagist',
+  'NuGet',
+  'Pub',
+  'Hex',
+  'CRAN'
+];
+
+/** A zip archive with no entries (its end-of-central-directory record alone). */
+const EMPTY_ZIP = Buffer.concat([Buffer.from('PK\x05\x06', 'latin1'), Buffer.alloc(18)]);
+
+/**
+ * The `--local-db-path` folder, in 2.5.0's layout (osv-scalibr/<Ecosystem>/all.zip),
+ * made in the scanner's scratch folder: each ecosystem the database carries linked
+ * in, each other one an empty archive. osv-scanner stops matching altogether at the
+ * first ecosystem it cannot load (so one Cargo.lock would hide every PyPI finding);
+ * with the empty ones it matches what it has, and the adapter lists the lock files of
+ * the missing ecosystems as not scanned. Returns the folder, the carried ecosystems
+ * and the real paths the sandbox must bind.
+ */
+async function dbLayout(
+  db: string,
+  scratch: string
+): Promise<{ layout: string; carried: string[]; binds: string[] }> {
+  const source = ['osv-scalibr', 'osv-scanner']
+    .map(sub => path.join(db, sub))
+    .concat(db)
+    .find(
+      dir => existsSync(dir) && readdirSync(dir).some(e => existsSync(path.join(dir, e, 'all.zip')))
+    );
+  const layout = path.join(scratch, 'osv-local-db');
+  const root = path.join(layout, 'osv-scalibr');
+  const carried: string[] = [];
+  const binds: string[] = [];
+  for (const entry of source ? readdirSync(source) : []) {
+    const zip = path.join(source!, entry, 'all.zip');
+    if (!existsSync(zip)) continue;
+    await mkdir(path.join(root, entry), { recursive: true });
+    await symlink(zip, path.join(root, entry, 'all.zip'));
+    binds.push(path.dirname(await realpath(zip)));
+    carried.push(entry);
   }
-  const linked = path.join(scratch, 'osv-local-db');
-  await mkdir(linked, { recursive: true });
-  const source = existsSync(path.join(db, 'osv-scanner')) ? path.join(db, 'osv-scanner') : db;
-  if (!existsSync(path.join(linked, 'osv-scalibr'))) {
-    await symlink(source, path.join(linked, 'osv-scalibr'));
+  for (const ecosystem of OSV_ECOSYSTEMS.filter(e => !carried.includes(e))) {
+    await mkdir(path.join(root, ecosystem), { recursive: true });
+    await writeFile(path.join(root, ecosystem, 'all.zip'), EMPTY_ZIP);
   }
-  return linked;
+  return { layout, carried: carried.sort(), binds };
 }
 
 function withAdvisoryData(log: Log, data: IAdvisoryData): Log {
@@ -141,12 +183,12 @@ export function osv(): IScannerSpec {
       const data: IAdvisoryData = db
         ? await advisoryData(db)
         : { source: 'osv.dev API (online)', date: new Date().toISOString(), kind: 'online' };
+      let carried: string[] | undefined;
       if (db) {
         const layout = await dbLayout(db, ctx.outDir);
-        args.push('--offline', '--offline-vulnerabilities', '--local-db-path', layout);
-        readOnly.push(db, await realpath(db));
-        const linked = path.join(layout, 'osv-scalibr');
-        if (existsSync(linked)) readOnly.push(await realpath(linked));
+        args.push('--offline', '--offline-vulnerabilities', '--local-db-path', layout.layout);
+        readOnly.push(db, await realpath(db), ...layout.binds);
+        carried = layout.carried;
       }
       args.push(ctx.target);
       const exit = await ctx.exec(file, args, {
@@ -161,7 +203,11 @@ export function osv(): IScannerSpec {
           [pinned]
         );
       }
-      if (exit.code !== 0 && exit.code !== 1) {
+      // Ecosystems the database has no advisories for: their manifests are listed as not
+      // scanned (a coverage gap in the report, low), never read as "no vulnerabilities".
+      const gaps = advisoryGaps(exit.stderr, ctx.target, carried);
+      const code = exit.code === 127 && gaps.onlyGaps ? 0 : exit.code;
+      if (code !== 0 && code !== 1) {
         const detail = exit.stderr.trim().split('\n').slice(-2).join(' ').slice(0, 300);
         throw new ScannerFailure(
           'crashed',
@@ -226,8 +272,84 @@ export function osv(): IScannerSpec {
         ),
         'osv',
         'vulnerability',
-        [pinned]
+        [pinned],
+        gaps.notScanned
       );
     }
+  };
+}
+
+/** The OSV ecosystem of a manifest or lock file osv-scanner reads, by its name. */
+const MANIFEST_ECOSYSTEM: [RegExp, string][] = [
+  [
+    /(^|\/)(package(-lock)?\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.yaml|bun\.lockb?)$/,
+    'npm'
+  ],
+  [/(^|\/)Cargo\.(lock|toml)$/, 'crates.io'],
+  [/(^|\/)go\.(mod|sum)$/, 'Go'],
+  [
+    /(^|\/)(pom\.xml|gradle\.lockfile|buildscript-gradle\.lockfile|[^/]*\.gradle(\.kts)?)$/,
+    'Maven'
+  ],
+  [/(^|\/)Gemfile\.lock$/, 'RubyGems'],
+  [/(^|\/)composer\.lock$/, 'Packagist'],
+  [/(^|\/)(packages\.lock\.json|packages\.config|[^/]*\.csproj)$/, 'NuGet'],
+  [/(^|\/)pubspec\.lock$/, 'Pub'],
+  [/(^|\/)mix\.lock$/, 'Hex'],
+  [/(^|\/)renv\.lock$/, 'CRAN']
+];
+
+/**
+ * What osv-scanner's log says it could not check: `could not load db for X
+ * ecosystem` per ecosystem without offline data, and the manifests it read
+ * (`Scanned PATH file and found N package`); `carried`: the ecosystems the
+ * database holds (SOURCE.json), when known. `onlyGaps`: every error line is
+ * of that kind (exit 127 then means "some ecosystems unchecked", not a crash).
+ */
+export function advisoryGaps(
+  stderr: string,
+  target: string,
+  carried?: string[]
+): { ecosystems: string[]; notScanned: INotScanned[]; onlyGaps: boolean } {
+  const ecosystems = new Set<string>();
+  const manifests: string[] = [];
+  let other = false;
+  for (const line of stderr.split('\n')) {
+    const missing = /could not load db for (.+?) ecosystem: .*no offline version/.exec(line);
+    if (missing) {
+      ecosystems.add(missing[1]);
+      continue;
+    }
+    const scanned = /^Scanned (.+) file and found \d+ packages?/.exec(line);
+    if (scanned) {
+      manifests.push(path.relative(target, scanned[1]) || path.basename(scanned[1]));
+      continue;
+    }
+    if (/no offline version of the OSV database is available/.test(line)) continue;
+    if (/\b(error|fatal|panic)\b/i.test(line)) other = true;
+  }
+  // The ecosystems the database does not carry (their archives are empty) are gaps.
+  if (carried) {
+    for (const m of manifests) {
+      const eco = MANIFEST_ECOSYSTEM.find(([pattern]) => pattern.test(m))?.[1];
+      if (eco && !carried.includes(eco)) ecosystems.add(eco);
+    }
+  }
+  const notScanned: INotScanned[] = [];
+  for (const ecosystem of [...ecosystems].sort()) {
+    const files = manifests.filter(m =>
+      MANIFEST_ECOSYSTEM.some(([pattern, eco]) => eco === ecosystem && pattern.test(m))
+    );
+    for (const file of files.length ? files : ['.']) {
+      notScanned.push({
+        path: file,
+        reason: `no ${ecosystem} advisory data in this deployment's OSV database, so its ${ecosystem} packages were not checked for known vulnerabilities (add ${ecosystem} to REPOGUARD_OSV_ECOSYSTEMS in scripts/install-scanners.sh)`
+      });
+    }
+  }
+  return {
+    ecosystems: [...ecosystems].sort(),
+    notScanned,
+    onlyGaps: ecosystems.size > 0 && !other
   };
 }
