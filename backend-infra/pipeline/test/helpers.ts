@@ -27,6 +27,10 @@ export function useVenvScanners(): void {
 delete process.env.REPOGUARD_SCANNER_BIN_DIR;
 delete process.env.REPOGUARD_SCANNER_BIN;
 
+// No test reaches a public package index: build requirements the sandbox lacks are
+// fetched from a loopback index a test starts, else from nowhere (port 9: refused).
+process.env.REPOGUARD_BUILD_REQUIREMENTS_INDEX ??= 'http://127.0.0.1:9/simple/';
+
 /** Temporary folders of this test process, removed when it exits. */
 const temporaries: string[] = [];
 process.once('exit', () => {

@@ -10,10 +10,15 @@
  * Payloads point only at 127.0.0.1 or `.invalid` names.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { linesFromRanges } from '../src/scanners/dynamic-npm';
+import { sandboxPython } from '../src/scanners/dynamic-observe';
 import { applyObservation, emptyObservation } from '../src/scanners/observed';
 import type { IFinding, IManifestItem } from '../src/types';
 import { tempDir, useVenvScanners } from './helpers';
@@ -231,7 +236,83 @@ describe('observed phases (real pip / npm, coverage, sandbox)', () => {
     const run = dynamicRun(item);
     assert.equal(run.status, 'missing');
     assert.match(run.message ?? '', /repoguard-absent-backend/);
+    // It tried the index (the tests' loopback one, which refuses) and says so.
+    assert.match(run.message ?? '', /from the index failed/);
     assert.equal(item.decision, 'error', item.reason);
+  });
+
+  it('a build requirement the sandbox lacks is fetched from the index as a wheel, and the build is observed (loopback index)', async () => {
+    // A wheel of `rg-build-helper`, built here, served by a PEP 503 index on 127.0.0.1.
+    const helperSrc = await tree({
+      'pyproject.toml':
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n' +
+        '[project]\nname = "rg-build-helper"\nversion = "1.2"\n',
+      'rg_build_helper/__init__.py': 'def version():\n    return "3.4"\n'
+    });
+    const wheels = await tempDir('rg-index-');
+    const venv = sandboxPython();
+    assert.ok(venv, 'the sandbox Python toolchain is installed');
+    execFileSync(
+      path.join(venv, 'bin', 'python'),
+      [
+        '-m',
+        'pip',
+        'wheel',
+        '-q',
+        '--no-deps',
+        '--no-build-isolation',
+        '--no-index',
+        '-w',
+        wheels,
+        helperSrc
+      ],
+      { stdio: 'pipe' }
+    );
+    const wheel = readdirSync(wheels).find(f => f.endsWith('.whl'))!;
+    const asked: string[] = [];
+    const server = createServer((req, res) => {
+      asked.push(req.url ?? '');
+      if (req.url === '/simple/rg-build-helper/') {
+        res.setHeader('content-type', 'text/html');
+        res.end(`<html><body><a href="/files/${wheel}">${wheel}</a></body></html>`);
+      } else if (req.url === `/files/${wheel}`) {
+        res.end(readFileSync(path.join(wheels, wheel)));
+      } else {
+        res.statusCode = 404;
+        res.end();
+      }
+    });
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+    const saved = [process.env.REPOGUARD_BUILD_REQUIREMENTS_INDEX, process.env.REPOGUARD_CACHE];
+    process.env.REPOGUARD_BUILD_REQUIREMENTS_INDEX = `http://127.0.0.1:${(server.address() as AddressInfo).port}/simple/`;
+    process.env.REPOGUARD_CACHE = await tempDir('rg-cache-');
+    try {
+      const item = await scanned('needshelper', {
+        'pyproject.toml':
+          '[build-system]\nrequires = ["setuptools>=61", "rg-build-helper>=1"]\n' +
+          'build-backend = "setuptools.build_meta"\n',
+        'setup.py': [
+          'import rg_build_helper',
+          'from setuptools import setup',
+          'setup(name="needshelper", version=rg_build_helper.version(), packages=["needshelper"])',
+          ''
+        ].join('\n'),
+        'needshelper/__init__.py': 'VALUE = 1\n'
+      });
+      const run = dynamicRun(item);
+      // setup.py imports the helper: without it the build fails ("No module named").
+      assert.equal(run.status, 'ok', run.message);
+      assert.ok(
+        !run.findings.some(f => f.ruleId === 'dynamic/build-failed'),
+        JSON.stringify(run.findings)
+      );
+      assert.equal(item.decision, 'approved', item.reason);
+      assert.ok(asked.includes('/simple/rg-build-helper/'), asked.join(' '));
+    } finally {
+      server.close();
+      [process.env.REPOGUARD_BUILD_REQUIREMENTS_INDEX, process.env.REPOGUARD_CACHE] = saved;
+      if (saved[1] === undefined) delete process.env.REPOGUARD_CACHE;
+    }
   });
 });
 

@@ -12,6 +12,7 @@ import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { SANDBOX_HOME } from '../sandbox';
+import { BUILD_REQS_DIR, supplyBuildRequirements } from './dynamic-buildreqs';
 import { NODE_DRIVER, NODE_IMPORTER, NODE_SITE, PLATFORM_JS, readV8Coverage } from './dynamic-npm';
 import {
   IKindRun,
@@ -87,6 +88,17 @@ export async function runPython(
   await writeFile(path.join(site, 'driver.py'), DRIVER);
   await writeFile(path.join(site, 'importer.py'), IMPORTER);
   await writeFile(path.join(site, 'coveragerc'), COVERAGERC);
+  // Build requirements the toolchain lacks: fetched as wheels before the sandbox starts.
+  const reqs = await supplyBuildRequirements(
+    python,
+    pkg,
+    Math.min(180_000, (secondsLeft(ctx) * 1000) / 3)
+  );
+  if (reqs.fetched.length > 0) {
+    observation.notes.push(
+      `build requirements fetched from the index as wheels: ${reqs.fetched.join(', ')}`
+    );
+  }
   const exit = await ctx.exec(
     python,
     [`${PY_SITE}/driver.py`, platforms.join(','), String(secondsLeft(ctx)), String(MODULE_LIMIT_S)],
@@ -96,7 +108,10 @@ export async function runPython(
       cwd: work,
       sandbox: {
         tools: [python],
-        readOnlyAs: [[site, PY_SITE]],
+        readOnlyAs: [
+          [site, PY_SITE],
+          ...(reqs.dir ? [[reqs.dir, BUILD_REQS_DIR] as [string, string]] : [])
+        ],
         bindAs: [
           [pkg, PKG],
           [home, SANDBOX_HOME],
@@ -105,7 +120,14 @@ export async function runPython(
         clearEnv: true,
         chdir: PKG,
         env: {
-          PATH: [path.join(venv, 'bin'), '/usr/local/bin', '/usr/bin', '/bin'].join(':'),
+          PATH: [
+            path.join(venv, 'bin'),
+            ...(reqs.dir ? [`${BUILD_REQS_DIR}/bin`] : []),
+            '/usr/local/bin',
+            '/usr/bin',
+            '/bin'
+          ].join(':'),
+          ...(reqs.dir ? { REPOGUARD_BUILD_PATH: BUILD_REQS_DIR } : {}),
           ...SANDBOX_ENV,
           PYTHONDONTWRITEBYTECODE: '1',
           PYTHONNOUSERSITE: '1',
@@ -122,7 +144,7 @@ export async function runPython(
   if (result.status === 'sandbox-missing') {
     throw new ScannerFailure(
       'missing',
-      `dynamic: the sandbox does not carry the build requirement(s) ${scrub(result.missing.join(', '), 200)} (see scripts/install-sandbox-python.sh)`
+      `dynamic: the sandbox does not carry the build requirement(s) ${scrub(result.missing.join(', '), 200)}${reqs.problem ? ` (${scrub(reqs.problem, 300)})` : ''} (see scripts/install-sandbox-python.sh)`
     );
   }
   const linux = result.steps.find(s => s.platform === 'linux');

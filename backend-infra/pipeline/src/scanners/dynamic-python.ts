@@ -504,6 +504,10 @@ def read_coverage():
 
 
 def main():
+    # Build requirements fetched for this package (dynamic-buildreqs.ts), after the harness's own folder.
+    extra = os.environ.get("REPOGUARD_BUILD_PATH")
+    if extra:
+        sys.path.insert(1, extra)
     requires = build_requirements()
     if requires is None:
         save()
@@ -513,7 +517,8 @@ def main():
         result["status"] = "sandbox-missing"
         save()
         return
-    base = dict(os.environ, PYTHONPATH=SITE, COVERAGE_PROCESS_START=SITE + "/coveragerc")
+    base = dict(os.environ, PYTHONPATH=SITE + (":" + extra if extra else ""),
+                COVERAGE_PROCESS_START=SITE + "/coveragerc")
     for plat in PLATFORMS:
         if left() < 5 and plat != "linux":
             result.setdefault("skipped", []).append(plat)
