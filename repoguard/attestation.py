@@ -7,9 +7,12 @@ results row alone is untrusted input: whoever can append to the request repo
 could forge one. The installer therefore installs a commit only when
 
 - the envelope verifies with the trusted public key (the embedded
-  workspace's ``keys/attestation-ed25519.pub.pem``, or the key named by the
-  deployment contract in AWS): DSSE v1 with Ed25519 (``cryptography``), the
-  envelopes interoperable with securesystemslib's (the tests sign with it);
+  workspace's ``keys/attestation-ed25519.pub.pem``, or in AWS the pipeline's
+  KMS key named by the deployment contract: its pinned ``signingPublicKey``
+  PEM, else ``kms:GetPublicKey`` of ``signingKeyArn``): DSSE v1 with Ed25519
+  or ECDSA P-256/SHA-256 with DER signatures, as KMS returns them
+  (``cryptography``), the envelopes interoperable with securesystemslib's
+  (the tests sign with it);
 - its statement is a RepoGuard decision for this package, ``approved``, about
   exactly the commit that was fetched (``subject.digest.gitCommit``), and
   about the same request as the row.
@@ -33,6 +36,8 @@ PREDICATE_TYPE = "https://repoguard.dev/attestation/decision/v1"
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 ATTESTATION_FILE = "attestation.dsse.json"
 PUBLIC_KEY_FILE = "attestation-ed25519.pub.pem"
+#: The key spec of the pipeline's KMS signing key (``backend-infra/lib/stacks/pipeline-stack.ts``).
+KMS_KEY_SPEC = "ECC_NIST_P256"
 
 
 class AttestationError(Exception):
@@ -75,6 +80,32 @@ def key_id(public) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
+def kms_public_key_pem(kms, deployment) -> bytes:
+    """PEM of the contract's KMS signing key (``kms:GetPublicKey``); it must be ECC_NIST_P256."""
+    from cryptography.hazmat.primitives import serialization
+
+    from .deployment import aws_client
+
+    client = kms if kms is not None else aws_client(deployment, "kms")
+    try:
+        reply = client.get_public_key(KeyId=deployment.signing_key_arn)
+    except Exception as error:  # botocore's errors: no access, no such key, no network
+        raise AttestationError(
+            f"the pipeline's signing key {deployment.signing_key_arn} cannot be read ({error})"
+        ) from None
+    # CustomerMasterKeySpec: the deprecated name KMS still returns (and emulators only).
+    spec = reply.get("KeySpec") or reply.get("CustomerMasterKeySpec")
+    if spec != KMS_KEY_SPEC or reply.get("KeyUsage") != "SIGN_VERIFY":
+        raise AttestationError(
+            f"the pipeline's signing key is {spec}/{reply.get('KeyUsage')},"
+            f" not {KMS_KEY_SPEC}/SIGN_VERIFY"
+        )
+    public = serialization.load_der_public_key(reply["PublicKey"])
+    return public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
 def pae(payload_type: str, payload: bytes) -> bytes:
     """DSSE v1 pre-authentication encoding (the bytes that are signed).
 
@@ -89,6 +120,8 @@ def pae(payload_type: str, payload: bytes) -> bytes:
 def verify_envelope(envelope_bytes: bytes, public_key_pem: bytes) -> Decision:
     """The decision inside a DSSE envelope that verifies with the trusted key."""
     from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     try:
@@ -104,14 +137,21 @@ def verify_envelope(envelope_bytes: bytes, public_key_pem: bytes) -> Decision:
         public = _public_key(public_key_pem)
     except (ValueError, TypeError) as error:
         raise AttestationError(f"the trusted public key cannot be read ({error})") from None
-    if not isinstance(public, Ed25519PublicKey):
-        raise AttestationError("the trusted public key is not an Ed25519 key")
+    if isinstance(public, Ed25519PublicKey):
+        check = public.verify
+    elif isinstance(public, ec.EllipticCurvePublicKey) and isinstance(public.curve, ec.SECP256R1):
+
+        def check(signature: bytes, data: bytes) -> None:
+            public.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+
+    else:
+        raise AttestationError("the trusted public key is neither Ed25519 nor ECDSA P-256")
     trusted, signed = key_id(public), pae(payload_type, payload)
     for keyid, signature in signatures:
         if keyid != trusted:
             continue
         try:
-            public.verify(signature, signed)
+            check(signature, signed)
             break
         except InvalidSignature:
             continue
@@ -149,7 +189,8 @@ def check_approval(
     """The verified approval of ``name`` at ``commit_sha``, or AttestationError saying why not."""
     if public_key_pem is None:
         raise AttestationError(
-            "no trusted pipeline key is configured, so no approval can be checked"
+            "no trusted pipeline key is configured (embedded: the workspace's keys/;"
+            " aws: the deployment contract's signingKeyArn), so no approval can be checked"
         )
     if envelope_bytes is None:
         raise AttestationError(
@@ -197,6 +238,48 @@ class ApprovalVerifier:
                 return None
             file = reports / request_id / ATTESTATION_FILE
             return file.read_bytes() if file.is_file() else None
+
+        return cls(public_key, envelope_for)
+
+    @classmethod
+    def aws(cls, deployment, *, kms=None, s3=None) -> ApprovalVerifier:
+        """The production verifier: the contract's KMS key, the report bucket's attestations.
+
+        The trusted key is the contract's ``signingPublicKey`` (a PEM pinned by
+        the operator) or else the public half of ``signingKeyArn``, read once
+        with ``kms:GetPublicKey`` (through the reader role when the contract
+        names one) and checked to be the pipeline's key spec. The envelope is
+        ``<reportPrefix><request_id>/attestation.dsse.json`` of the report
+        bucket, which only the pipeline's stages may write.
+        """
+        from .backends.base import ReportNotFound
+        from .backends.s3 import S3Reports
+
+        cached: list[bytes] = []
+
+        def public_key() -> bytes | None:
+            if deployment.signing_public_key:
+                return deployment.signing_public_key.encode()
+            if not deployment.signing_key_arn:
+                return None
+            if not cached:
+                cached.append(kms_public_key_pem(kms, deployment))
+            return cached[0]
+
+        reports = S3Reports(
+            deployment.report_bucket,
+            deployment.report_prefix,
+            client=s3,
+            region=deployment.region,
+        )
+
+        def envelope_for(request_id: str) -> bytes | None:
+            if not deployment.report_bucket:
+                return None
+            try:
+                return reports.get(request_id, ATTESTATION_FILE)[0]
+            except ReportNotFound:
+                return None
 
         return cls(public_key, envelope_for)
 

@@ -37,6 +37,10 @@ class Deployment:
     reader_role_arn: str = ""
     read_token_secret_arn: str = ""
     deployment_parameter: str = ""
+    #: The pipeline's KMS attestation key (ECC_NIST_P256); installers read its public key.
+    signing_key_arn: str = ""
+    #: Its public key as a PEM, when the operator pins it in the contract (no KMS call).
+    signing_public_key: str = ""
 
     def public(self) -> dict[str, str]:
         """The fields ``/repoguard/health`` shows (all of them: none is secret)."""
@@ -66,6 +70,8 @@ _FIELDS = {
     "readerRoleArn": "reader_role_arn",
     "readTokenSecretArn": "read_token_secret_arn",
     "deploymentParameter": "deployment_parameter",
+    "signingKeyArn": "signing_key_arn",
+    "signingPublicKey": "signing_public_key",
 }
 
 

@@ -109,6 +109,7 @@ def installer_from_settings(settings=None, *, python: str = sys.executable) -> I
     """An installer for the configured mode (see ``repoguard.config``)."""
     from ..attestation import ApprovalVerifier
     from ..config import load_settings, service_from_settings, token_provider
+    from ..deployment import Deployment
 
     settings = (settings or load_settings()).check()
     service = service_from_settings(settings)
@@ -117,4 +118,12 @@ def installer_from_settings(settings=None, *, python: str = sys.executable) -> I
         verifier = ApprovalVerifier.embedded(settings.workspace)
         return Installer(service, policy, python=python, verifier=verifier)
     policy = SourcePolicy(host=settings.private_host, org=settings.private_org)
-    return Installer(service, policy, python=python, token=token_provider(settings))
+    # Fail closed: without a contract naming the pipeline's signing key, nothing verifies.
+    deployment = settings.deployment or Deployment(region="", pipeline_name="")
+    return Installer(
+        service,
+        policy,
+        python=python,
+        token=token_provider(settings),
+        verifier=ApprovalVerifier.aws(deployment),
+    )

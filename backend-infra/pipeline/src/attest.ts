@@ -17,9 +17,19 @@
  *   the same way.
  * - Keys: the embedded workspace keeps `keys/attestation-ed25519.pem` (mode
  *   0600; the pipeline's) and `keys/attestation-ed25519.pub.pem` (what
- *   installers trust). In AWS the signer is a port (`ISigner`) that a KMS
- *   adapter implements.
+ *   installers trust). In AWS the signer is `kmsSigner`: an asymmetric KMS
+ *   key (ECC_NIST_P256, ECDSA_SHA_256) whose private half never leaves KMS
+ *   and that only the pipeline's signing roles may use (lib/stacks/
+ *   pipeline-stack.ts); installers trust its public key (GetPublicKey, or the
+ *   PEM pinned in the deployment contract). ECDSA signatures are DER, as
+ *   KMS returns them and as sigstore/securesystemslib write them.
  */
+import {
+  GetPublicKeyCommand,
+  SignCommand,
+  type KMSClient,
+  type SigningAlgorithmSpec
+} from '@aws-sdk/client-kms';
 import { dsse } from '@sigstore/core';
 import {
   createHash,
@@ -27,7 +37,7 @@ import {
   createPublicKey,
   generateKeyPairSync,
   sign as edSign,
-  verify as edVerify,
+  verify as cryptoVerify,
   KeyObject
 } from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -131,6 +141,66 @@ export function localSigner(keysDir: string): ISigner {
   };
 }
 
+/** The largest message KMS signs as RAW; a longer PAE is signed as its SHA-256 digest. */
+export const KMS_RAW_LIMIT = 4096;
+/** The KMS key spec and signing algorithm of the pipeline's attestation key. */
+export const KMS_KEY_SPEC = 'ECC_NIST_P256';
+export const KMS_SIGNING_ALGORITHM: SigningAlgorithmSpec = 'ECDSA_SHA_256';
+
+/**
+ * The AWS signer: `kms:Sign` with an ECC_NIST_P256 key (`keyId`: its ARN,
+ * id or alias). The DSSE PAE is sent as it is (MessageType RAW, KMS hashes it
+ * with SHA-256) when it fits KMS's 4,096-byte limit, else as its SHA-256
+ * digest (MessageType DIGEST); both give the same ECDSA_SHA_256 signature
+ * over the PAE, which any verifier checks with the public key alone. The
+ * public key is read once (kms:GetPublicKey) and must be that key spec.
+ */
+export function kmsSigner(client: Pick<KMSClient, 'send'>, keyId: string): ISigner {
+  let loaded: Promise<{ publicKeyPem: string; keyId: string }> | null = null;
+  const load = async () => {
+    const reply = await client.send(new GetPublicKeyCommand({ KeyId: keyId }));
+    // CustomerMasterKeySpec: the deprecated name KMS still returns (and emulators only).
+    const spec = reply.KeySpec ?? reply.CustomerMasterKeySpec;
+    if (spec !== KMS_KEY_SPEC || reply.KeyUsage !== 'SIGN_VERIFY') {
+      throw new Error(
+        `KMS key ${keyId} is ${spec ?? '?'}/${reply.KeyUsage ?? '?'}, not ${KMS_KEY_SPEC}/SIGN_VERIFY`
+      );
+    }
+    if (!reply.SigningAlgorithms?.includes(KMS_SIGNING_ALGORITHM) || !reply.PublicKey) {
+      throw new Error(`KMS key ${keyId} cannot sign with ${KMS_SIGNING_ALGORITHM}`);
+    }
+    const publicKey = createPublicKey({
+      key: Buffer.from(reply.PublicKey),
+      format: 'der',
+      type: 'spki'
+    });
+    return {
+      publicKeyPem: String(publicKey.export({ format: 'pem', type: 'spki' })),
+      keyId: keyIdOf(publicKey)
+    };
+  };
+  const key = () => (loaded ??= load());
+  return {
+    async publicKeyPem() {
+      return (await key()).publicKeyPem;
+    },
+    async sign(data) {
+      const { keyId: id } = await key();
+      const raw = data.length <= KMS_RAW_LIMIT;
+      const reply = await client.send(
+        new SignCommand({
+          KeyId: keyId,
+          Message: raw ? data : createHash('sha256').update(data).digest(),
+          MessageType: raw ? 'RAW' : 'DIGEST',
+          SigningAlgorithm: KMS_SIGNING_ALGORITHM
+        })
+      );
+      if (!reply.Signature) throw new Error(`KMS returned no signature for ${keyId}`);
+      return { keyId: id, signature: Buffer.from(reply.Signature) };
+    }
+  };
+}
+
 /**
  * sha256 (hex) of `git archive --format=tar <commit>` in `repo`: the digest of
  * the exact tree that was scanned (recorded as a second subject digest; the
@@ -219,11 +289,22 @@ export function verifyEnvelope(envelope: IEnvelope, publicKeyPem: string): IStat
     throw new AttestationError('not an in-toto DSSE envelope');
   }
   const publicKey = createPublicKey(publicKeyPem);
+  // Ed25519 (the embedded workspace) signs the PAE itself; P-256 (KMS) its SHA-256, DER-encoded.
+  const details = publicKey.asymmetricKeyDetails;
+  const algorithm =
+    publicKey.asymmetricKeyType === 'ed25519'
+      ? null
+      : publicKey.asymmetricKeyType === 'ec' && details?.namedCurve === 'prime256v1'
+        ? 'sha256'
+        : undefined;
+  if (algorithm === undefined) {
+    throw new AttestationError('the trusted key is neither Ed25519 nor ECDSA P-256');
+  }
   const keyId = keyIdOf(publicKey);
   const payload = Buffer.from(envelope.payload, 'base64');
   const pae = dsse.preAuthEncoding(envelope.payloadType, payload);
   const ok = (envelope.signatures ?? []).some(
-    s => s.keyid === keyId && edVerify(null, pae, publicKey, Buffer.from(s.sig, 'base64'))
+    s => s.keyid === keyId && cryptoVerify(algorithm, pae, publicKey, Buffer.from(s.sig, 'base64'))
   );
   if (!ok) {
     throw new AttestationError('no signature verifies with the trusted pipeline key');

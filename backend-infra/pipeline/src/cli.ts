@@ -36,6 +36,7 @@
  *   REPOGUARD_CONFIG                   JSON config file (keys of repoguard.config.json)
  *   REPOGUARD_ALLOWED_HOSTS            comma-separated allow list (overrides the config)
  *   REPOGUARD_MAX_REQUESTS             at most this many requests per run (else config maxRequestsPerRun)
+ *   REPOGUARD_SIGNING_KEY_ARN          KMS key (ECC_NIST_P256) that signs each decision's attestation
  *   AWS_REGION                         region of S3, SES and Secrets Manager
  * Both modes:
  *   REPOGUARD_SCANNER_BIN_DIR          folder of the scanner executables (else PATH;

@@ -3,10 +3,12 @@
  * pipeline/README.md for the variables). The request repo is reached with
  * git over https, the token sent as a header.
  */
+import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { Octokit } from '@octokit/rest';
+import { kmsSigner } from '../../attest';
 import { GitLedger } from '../../ledger';
 import type { IAdapters } from '../types';
 import { GitHubPublisher } from './github';
@@ -91,6 +93,11 @@ export async function awsAdapters(env: NodeJS.ProcessEnv = process.env): Promise
     ledger,
     publisher: new GitHubPublisher({ octokit, org: required(env, 'REPOGUARD_GITHUB_ORG'), token }),
     reports: new S3ReportStore(s3, reportBucket, env.REPOGUARD_REPORT_PREFIX ?? 'reports/'),
+    // Signed decisions (attest.ts): the KMS key only the signing stages may use. Without one no
+    // attestation is written, and installers refuse every approval of this run.
+    ...(env.REPOGUARD_SIGNING_KEY_ARN
+      ? { signer: kmsSigner(new KMSClient({ maxAttempts: 4 }), env.REPOGUARD_SIGNING_KEY_ARN) }
+      : {}),
     reportLink: url =>
       consoleReportLink(url, env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1'),
     mailer: new SesMailer(
