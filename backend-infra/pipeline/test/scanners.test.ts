@@ -429,6 +429,18 @@ describe('scanner adapters (real tools, no network)', () => {
       '                                 Apache License\n                           Version 2.0, January 2004\n                        http://www.apache.org/licenses/\n';
     assert.equal(licenceFromText(mit), 'MIT');
     assert.equal(licenceFromText(apache), 'Apache-2.0');
+    // A licence naming others: MPL-2.0's "Secondary License" names the AGPL; the GPL names it too.
+    const mpl =
+      'Mozilla Public License Version 2.0\n==================================\n\n1. Definitions\n' +
+      '1.12. "Secondary License"\n    means either the GNU General Public License, Version 2.0, the GNU Lesser\n' +
+      '    General Public License, Version 2.1, the GNU Affero General Public License,\n    Version 3.0, or any later versions of those licenses.\n';
+    assert.equal(licenceFromText(mpl), 'MPL-2.0');
+    const gpl =
+      '                    GNU GENERAL PUBLIC LICENSE\n                       Version 3, 29 June 2007\n\n' +
+      '  13. Use with the GNU Affero General Public License.\n';
+    assert.equal(licenceFromText(gpl), 'GPL-3.0');
+    // A bundle: the package's own licence first, a vendored part's after.
+    assert.equal(licenceFromText(`${apache}\n\n${mpl}`), 'Apache-2.0');
     const a = await scan(licence(), { LICENSE: mit, ...CLEAN_PY });
     assert.deepEqual(
       a.findings.map(f => [f.ruleId, f.severity, f.category]),

@@ -86,13 +86,19 @@ export function licenceFromText(text: string): string {
     if (id) return id;
   }
   const t = norm(text);
-  // The first match wins: the list goes from the most specific wording to the least.
+  // The licence whose wording starts earliest wins: a licence text names others
+  // (MPL-2.0 lists the GNU licences, AGPL-3.0 among them, as "Secondary Licenses";
+  // the GPL names the AGPL), and a bundled file (Apache-2.0, then the MPL-2.0 of a
+  // vendored part) starts with the package's own. On a tie, the list order: the
+  // most specific wording first.
+  let best: { id: string; at: number } | null = null;
   for (const [id, all, none = []] of TEXTS) {
     if (all.every(p => t.includes(p)) && !none.some(p => t.includes(p))) {
-      return id;
+      const at = t.indexOf(all[0]);
+      if (!best || at < best.at) best = { id, at };
     }
   }
-  return 'unknown';
+  return best?.id ?? 'unknown';
 }
 
 /** A declared licence string as a valid SPDX expression, or null. */
