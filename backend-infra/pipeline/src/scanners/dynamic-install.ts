@@ -22,6 +22,7 @@ import {
   addLines,
   entryOf,
   makeHome,
+  nativeToolchainCause,
   sandboxCause,
   sandboxPython,
   secondsLeft,
@@ -152,11 +153,23 @@ export async function runPython(
     throw new ScannerFailure('timeout', 'dynamic: the Python build did not finish in time');
   }
   let buildFailure: string | undefined;
+  let partial: string | undefined;
   if (result.status !== 'ok') {
     const tail = linux?.tail ?? '';
-    const cause = sandboxCause(tail, topLevels(ctx.target), result.mismatched);
-    if (cause) throw new ScannerFailure('crashed', `dynamic: ${scrub(cause, 300)}`);
-    buildFailure = tail;
+    const native = nativeToolchainCause(tail);
+    const cause = native ?? sandboxCause(tail, topLevels(ctx.target), result.mismatched);
+    if (native) {
+      // Observed until the compiled part: what ran and what it did count; the
+      // import phase did not run, so static findings keep their structural phase.
+      partial = scrub(native, 300);
+      observation.notes.push(
+        `python: ${partial}; install-time code observed until then, import not observed`
+      );
+    } else if (cause) {
+      throw new ScannerFailure('crashed', `dynamic: ${scrub(cause, 300)}`);
+    } else {
+      buildFailure = tail;
+    }
   }
   // Map what was measured and installed back to the scanned tree.
   const byHash = await sourcesByHash(ctx.target, /\.pyw?$/);
@@ -193,14 +206,14 @@ export async function runPython(
     }
   }
   const linuxImport = result.imports.linux;
-  if (!buildFailure && linuxImport?.complete) {
+  if (!buildFailure && !partial && linuxImport?.complete) {
     observation.ecosystems.push('python');
-  } else if (!buildFailure) {
+  } else if (!buildFailure && !partial) {
     observation.notes.push('python: the import of the installed modules did not complete');
   }
   observation.stubbed.push(...result.stubbed.map(s => `python:${s}`));
   for (const p of result.skipped ?? []) observation.notes.push(`python: ${p} not tried (time)`);
-  return { events, buildFailure };
+  return { events, buildFailure, partial };
 }
 
 export async function runNpm(

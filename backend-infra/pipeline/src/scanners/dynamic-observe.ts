@@ -69,23 +69,49 @@ export function sandboxCause(
       ' '
     );
   }
+  const native = nativeToolchainCause(tail);
+  if (native) return native;
+  if (/ENOTCACHED|EAI_AGAIN registry|request to https?:\/\/registry/.test(tail)) {
+    return 'npm needed the registry (the sandbox is offline)';
+  }
+  if (/No such file or directory: '[\w+.-]*git'/.test(tail)) {
+    return 'the build needs git, which the sandbox does not carry';
+  }
+  if (mismatched.length) {
+    return `the sandbox's build requirements do not match: ${mismatched.join('; ')}`;
+  }
+  return null;
+}
+
+/**
+ * Why a build stopped at its native part (a compiler, linker or native
+ * library the sandbox does not provide, or Rust crates it cannot fetch
+ * offline), or null. The package's Python install-time code (setup.py, the
+ * backend's hooks) ran before it, under trace; only the compiled part, and so
+ * the import phase, could not be observed.
+ */
+export function nativeToolchainCause(tail: string): string | null {
   const tool =
     /(?:command|unable to execute) '?([\w+.-]*(?:gcc|g\+\+|cc|clang|cmake|cargo|rustc|ninja|make|pkg-config|gfortran|meson))'?:? (?:failed|not found|No such file)/i.exec(
       tail
     ) ??
-    /No such file or directory: '([\w+.-]*(?:gcc|g\+\+|cc|cmake|cargo|rustc|ninja|pkg-config|git))'/.exec(
+    /No such file or directory: '([\w+.-]*(?:gcc|g\+\+|cc|cmake|cargo|rustc|ninja|pkg-config))'/.exec(
       tail
     ) ??
     /\b(cargo|rustc|cmake|ninja|make|gcc|g\+\+|node-gyp|python2?)\b[^\n]{0,40}\b(?:not found|is not installed|was not found)/i.exec(
       tail
     ) ??
-    /(can't find Rust compiler|gyp ERR! find Python)/.exec(tail);
+    /(can't find Rust compiler|gyp ERR! find Python|linker `cc` not found)/.exec(tail);
   if (tool) return `the build needs ${tool[1]}, which the sandbox does not carry`;
-  if (/ENOTCACHED|EAI_AGAIN registry|request to https?:\/\/registry/.test(tail)) {
-    return 'npm needed the registry (the sandbox is offline)';
-  }
-  if (mismatched.length) {
-    return `the sandbox's build requirements do not match: ${mismatched.join('; ')}`;
+  const header = /fatal error: ([\w./+-]+\.h(?:pp)?): No such file or directory/.exec(tail);
+  if (header)
+    return `the build needs the native header ${header[1]}, which the sandbox does not carry`;
+  if (
+    /failed to (?:get|download|load source for) `?[\w-]+`? .*(?:crates\.io|registry)|no matching package named|failed to query replaced source registry/i.test(
+      tail
+    )
+  ) {
+    return 'the build needs Rust crates from crates.io (the sandbox is offline)';
   }
   return null;
 }
@@ -203,6 +229,8 @@ export interface IKindRun {
   events: IEvent[];
   /** Own-code build failure (a finding), when the sandbox did not cause it. */
   buildFailure?: string;
+  /** The build stopped at its native part (nativeToolchainCause): observed up to there. */
+  partial?: string;
 }
 
 export function topLevels(target: string): Set<string> {

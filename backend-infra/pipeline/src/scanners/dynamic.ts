@@ -122,6 +122,20 @@ export function dynamic(options: IDynamicOptions = {}): IScannerSpec {
               })
             );
           }
+          if (outcome.partial !== undefined) {
+            results.push(
+              makeResult({
+                ruleId: 'dynamic/partial-observation',
+                message: `${kind} install observed only until its native build stopped: ${outcome.partial}. Its install-time code ran under trace up to there; the compiled part and the import phase were not observed (the static scanners' findings keep their structural phase).`,
+                uri: path.join(ctx.target, entry),
+                severity: 'low',
+                confidence: 'high',
+                category: 'dynamic',
+                phase: 'install',
+                extra: { installer: kind, coverage: 'partial' }
+              })
+            );
+          }
           if (outcome.buildFailure !== undefined) {
             const last = failureSummary(outcome.buildFailure);
             results.push(
