@@ -4,6 +4,7 @@ import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { deploymentParameterName } from './deployment';
+import { attestationKeyAlias } from './constructs/attestation-key';
 import { envOf, sameAccount, type RepoGuardConfig, type SharedVpcConfig } from './config';
 import { NetworkStack } from './stacks/network-stack';
 import { NotificationStack } from './stacks/notification-stack';
@@ -124,6 +125,8 @@ export function buildRepoGuardApp(
             region: config.pipeline.region ?? pipeline.region,
             pipelineName: pipeline.pipelineName,
             deploymentParameter: deploymentParameterName(prefix),
+            // The key's alias ARN: a literal this account can name (kms:GetPublicKey takes it).
+            signingKeyArn: `arn:${pipeline.partition}:kms:${config.pipeline.region ?? pipeline.region}:${config.pipeline.account}:${attestationKeyAlias(prefix)}`,
             readerRoleArn: `arn:${pipeline.partition}:iam::${config.pipeline.account}:role/${prefix}-panel-reader`
           }
         : pipeline.deployment,

@@ -51,6 +51,14 @@ export interface IDeploymentContract {
   readonly readerRoleArn?: string;
   /** The Studio side's read-only GitHub token (JSON {"token": ...}). @default - none */
   readonly readTokenSecretArn?: string;
+  /**
+   * The pipeline's attestation key (KMS, ECC_NIST_P256 / ECDSA_SHA_256): installers
+   * trust the signatures its public key verifies, read with `kms:GetPublicKey` (key
+   * or alias ARN). @default - none (aws-mode installers then refuse every approval)
+   */
+  readonly signingKeyArn?: string;
+  /** Its public key (SPKI PEM), when an operator pins it here (no KMS call). @default - none */
+  readonly signingPublicKey?: string;
 }
 
 export interface IPipelineDeploymentProps {
@@ -60,6 +68,7 @@ export interface IPipelineDeploymentProps {
   readonly requestBranch: string;
   readonly githubOrg: string;
   readonly reportBucket: string;
+  readonly signingKeyArn?: string;
   readonly readerRoleArn?: string;
 }
 
@@ -81,6 +90,7 @@ export function pipelineDeployment(props: IPipelineDeploymentProps): IDeployment
     reportBucket: props.reportBucket,
     reportPrefix: REPORT_PREFIX,
     inboxPrefix: INBOX_PREFIX,
+    ...(props.signingKeyArn ? { signingKeyArn: props.signingKeyArn } : {}),
     ...(props.readerRoleArn ? { readerRoleArn: props.readerRoleArn } : {})
   };
 }
@@ -90,6 +100,8 @@ export interface IStudioAccess {
   readonly pipelineArn: string;
   readonly reportBucketArn: string;
   readonly keyArn: string;
+  /** The attestation key whose public key installers read. @default - none */
+  readonly signingKeyArn?: string;
   readonly region: string;
 }
 
@@ -110,7 +122,8 @@ export function pipelineReadStatement(pipelineArn: string): iam.PolicyStatement 
 /**
  * Everything a Studio user's role (or the cross-account panel reader) gets:
  * read the pipeline, start it, read reports and the inbox, put inbox objects,
- * and use the key through S3 only. No GitHub token, no write to reports.
+ * use the key through S3 only, and read the attestation key's public half
+ * (never sign). No GitHub token, no write to reports.
  */
 export function studioStatements(access: IStudioAccess): iam.PolicyStatement[] {
   const objects = (prefix: string) => `${access.reportBucketArn}/${prefix}*`;
@@ -142,6 +155,15 @@ export function studioStatements(access: IStudioAccess): iam.PolicyStatement[] {
       actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
       resources: [access.keyArn],
       conditions: { StringEquals: { 'kms:ViaService': `s3.${access.region}.amazonaws.com` } }
-    })
+    }),
+    ...(access.signingKeyArn
+      ? [
+          new iam.PolicyStatement({
+            sid: 'ReadThePipelineSigningPublicKey',
+            actions: ['kms:GetPublicKey'],
+            resources: [access.signingKeyArn]
+          })
+        ]
+      : [])
   ];
 }

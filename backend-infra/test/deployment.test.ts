@@ -267,6 +267,7 @@ describe('Studio side: least privilege and the lifecycle script (defects 5, 6)',
         'reportPrefix',
         'requestBranch',
         'requestRepoUrl',
+        'signingKeyArn',
         'version'
       ].sort()
     );

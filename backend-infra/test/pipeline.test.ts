@@ -270,6 +270,61 @@ describe('PipelineStack: least privilege', () => {
   });
 });
 
+describe('PipelineStack: attestation key (signed decisions)', () => {
+  const keyId = () => logicalIdStartingWith(template, 'AWS::KMS::Key', 'AttestationKey');
+  const signs = (statement: any) =>
+    statement.Effect === 'Allow' && asArray<string>(statement.Action).includes('kms:Sign');
+
+  test('an asymmetric ECC_NIST_P256 signing key, retained, with an alias', () => {
+    const key = template.toJSON().Resources[keyId()];
+    expect(key.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    expect(key.DeletionPolicy).toBe('Retain');
+    template.hasResourceProperties('AWS::KMS::Alias', {
+      AliasName: 'alias/repoguard-attestation',
+      TargetKeyId: { 'Fn::GetAtt': [keyId(), 'Arn'] }
+    });
+  });
+
+  test('the key policy denies kms:Sign to every principal but the finish, request and rescan stage roles', () => {
+    const policy = template.toJSON().Resources[keyId()].Properties.KeyPolicy;
+    const deny = policy.Statement.find((st: any) => st.Sid === 'OnlyThePipelineSigns');
+    expect(deny).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'kms:Sign' });
+    const names = asArray<any>(deny.Condition.ArnNotEquals['aws:PrincipalArn']).map(arn =>
+      JSON.stringify(arn).replace(/.*:role\/([^"]+)".*/, '$1')
+    );
+    expect(names.sort()).toEqual(
+      ['repoguard-finish-stage', 'repoguard-request-stage', 'repoguard-rescan-stage'].sort()
+    );
+    // No Allow in the key policy grants kms:Sign by itself.
+    expect(policy.Statement.filter(signs)).toEqual([]);
+  });
+
+  test('only the signing stage roles may kms:Sign, and only with this key', () => {
+    const signers: string[] = [];
+    for (const [id, role] of resourcesOf(template, 'AWS::IAM::Role')) {
+      const statements = statementsOfRole(template, id).filter(signs);
+      if (statements.length === 0) continue;
+      signers.push(role.Properties!.RoleName);
+      for (const st of statements) expect(st.Resource).toEqual({ 'Fn::GetAtt': [keyId(), 'Arn'] });
+    }
+    expect(signers.sort()).toEqual(['repoguard-finish-stage', 'repoguard-request-stage'].sort());
+  });
+
+  test('the signing stages get the key ARN (REPOGUARD_SIGNING_KEY_ARN); the others do not', () => {
+    const envOf = (prefix: string) =>
+      template
+        .toJSON()
+        .Resources[
+          logicalIdStartingWith(template, 'AWS::CodeBuild::Project', prefix)
+        ].Properties.Environment.EnvironmentVariables.find(
+          (v: any) => v.Name === 'REPOGUARD_SIGNING_KEY_ARN'
+        );
+    for (const signer of ['FinishStage', 'RequestStage'])
+      expect(envOf(signer)?.Value).toEqual({ 'Fn::GetAtt': [keyId(), 'Arn'] });
+    for (const other of ['IngestStage', 'ScanStage']) expect(envOf(other)).toBeUndefined();
+  });
+});
+
 describe('PipelineStack: pipeline and trigger', () => {
   test('CodePipeline V2, queued, artifacts in the KMS-encrypted artifact bucket', () => {
     const bucketId = logicalIdStartingWith(template, 'AWS::S3::Bucket', 'StoreArtifacts');

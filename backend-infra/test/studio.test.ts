@@ -76,6 +76,7 @@ describe('StudioStack', () => {
         'ListReportsAndInbox',
         'PutRequestsIntoTheInbox',
         'ReadReportsAndInbox',
+        'ReadThePipelineSigningPublicKey',
         'ReadThisPipelineState',
         'StartThisPipeline',
         'UseTheKeyThroughS3'
@@ -146,7 +147,7 @@ describe('StudioStack in the data-science account', () => {
     const actions = statements.flatMap(s => [s.Action].flat());
     expect(
       actions.every((a: string) =>
-        /^(codepipeline:(Get|List|StartPipelineExecution)|s3:(GetObject|ListBucket|PutObject)|kms:(Decrypt|GenerateDataKey)|ssm:(GetParameter|DescribeParameters))/.test(
+        /^(codepipeline:(Get|List|StartPipelineExecution)|s3:(GetObject|ListBucket|PutObject)|kms:(Decrypt|GenerateDataKey|GetPublicKey)|ssm:(GetParameter|DescribeParameters))/.test(
           a
         )
       )

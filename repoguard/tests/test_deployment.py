@@ -104,6 +104,8 @@ def test_the_synthesized_contract_configures_the_aws_mode(synthesized):
     contract = tmp_path / "home" / ".config" / "repoguard" / "deployment.json"
     deployment = load(contract)
     assert deployment.pipeline_name == "repoguard-pipeline"
+    # The installer's trusted key: the pipeline's attestation key (kms:GetPublicKey).
+    assert deployment.signing_key_arn  # a cross-stack reference, resolved at deploy time
     settings = load_settings({"REPOGUARD_DEPLOYMENT": str(contract)})
     assert settings.mode == "aws"
     assert settings.request_repo_url == "https://github.com/example-org/repoguard-requests.git"

@@ -25,6 +25,7 @@ import type { Construct } from 'constructs';
 import { resolveVpc, type VpcSource } from '../vpc-source';
 import { skipCheckov } from '../checkov';
 import { ArtifactStore } from '../constructs/artifact-store';
+import { AttestationKey } from '../constructs/attestation-key';
 import { MailIdentity } from '../constructs/mail-identity';
 import { FanOut, type FanOutSettings } from '../constructs/fan-out';
 import { ScanProject, type ProjectName, type StageName } from '../constructs/scan-project';
@@ -89,6 +90,8 @@ export interface PipelineStackProps extends StackProps {
 /** The InfoSec account's part: key, storage, token, CodePipeline V2 and its CodeBuild stages, alerts. */
 export class PipelineStack extends Stack {
   public readonly key: kms.Key;
+  /** The asymmetric key that signs each decision; only the signing stages may use it. */
+  public readonly attestationKey: AttestationKey;
   public readonly store: ArtifactStore;
   public readonly tokenSecret: secretsmanager.ISecret;
   public readonly pipeline: codepipeline.Pipeline;
@@ -129,6 +132,13 @@ export class PipelineStack extends Stack {
     );
 
     this.store = new ArtifactStore(this, 'Store', { key: this.key });
+
+    // Signed decisions (pipeline/src/attest.ts): the stages that record a decision sign it.
+    this.attestationKey = new AttestationKey(this, 'AttestationKey', {
+      prefix,
+      signerRoleNames: SIGNING_STAGES.map(stage => `${prefix}-${stage}-stage`)
+    });
+    const signing = { REPOGUARD_SIGNING_KEY_ARN: this.attestationKey.key.keyArn };
 
     // The GitHub token: created empty-ish (a generated placeholder to overwrite) or imported.
     if (props.githubTokenSecretArn) {
@@ -243,6 +253,7 @@ export class PipelineStack extends Stack {
       finish: stage('finish', {
         timeout: Duration.minutes(20),
         env: {
+          ...signing,
           REPOGUARD_SES_CONFIGURATION_SET: props.mail.configurationSetName,
           ...(props.mail.senderRoleArn ? { REPOGUARD_SES_ROLE_ARN: props.mail.senderRoleArn } : {})
         }
@@ -301,6 +312,7 @@ export class PipelineStack extends Stack {
             props.mail.mailFrom
           ),
       requestEnvironment: {
+        ...signing,
         REPOGUARD_SES_CONFIGURATION_SET: props.mail.configurationSetName,
         ...(props.mail.senderRoleArn ? { REPOGUARD_SES_ROLE_ARN: props.mail.senderRoleArn } : {})
       },
@@ -308,6 +320,8 @@ export class PipelineStack extends Stack {
       logRetention: props.logRetention
     });
 
+    this.attestationKey.grantSign(this.stages.finish.role);
+    this.attestationKey.grantSign(this.fanOut.request.role);
     this.store.reportBucket.grantRead(this.fanOut.list.role, `${INBOX_PREFIX}*`);
     this.store.reportBucket.grantDelete(this.fanOut.list.role, `${INBOX_PREFIX}*`);
 
@@ -456,6 +470,7 @@ export class PipelineStack extends Stack {
       requestBranch: props.requestBranch,
       githubOrg: props.githubOrg,
       reportBucket: this.store.reportBucket.bucketName,
+      signingKeyArn: this.attestationKey.key.keyArn,
       // A literal ARN (fixed role name): the Studio account's stack may name it.
       readerRoleArn: this.panelReaderRole
         ? `arn:${this.partition}:iam::${this.account}:role/${prefix}-panel-reader`
@@ -488,10 +503,14 @@ export class PipelineStack extends Stack {
         ? this.exportValue(bucketArn, { name: `${this.prefix}-report-bucket-arn` })
         : bucketArn,
       keyArn: this.key.keyArn,
+      signingKeyArn: this.attestationKey.key.keyArn,
       region: this.region
     };
   }
 }
+
+/** The stages whose roles sign decisions (record in finish, the fan-out's per-request build, the re-scan). */
+export const SIGNING_STAGES = ['finish', 'request', 'rescan'] as const;
 
 /**
  * The webhook's filters (all must match): a push to the branch whose head
