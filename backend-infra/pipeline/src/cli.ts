@@ -17,6 +17,8 @@
  *   repoguard-pipeline ingest --mode aws --out out/manifest.json [--config FILE]
  *   repoguard-pipeline scan   --manifest out/manifest.json
  *   repoguard-pipeline finish --manifest out/manifest.json     (= decide+publish+record+notify)
+ * Re-scan (embedded, or the scheduled CodeBuild project with --mode aws):
+ *   repoguard-pipeline rescan --local DIR | --mode aws   re-check approved commits, revoke failures
  * Fan-out (the Step Functions state machine of lib/constructs/fan-out.ts):
  *   repoguard-pipeline list --mode aws --items s3://BUCKET/KEY [--max N]   pending ids, nothing cloned
  *   repoguard-pipeline one  --mode aws                   one request: REPOGUARD_REQUEST_ID; with
@@ -186,14 +188,16 @@ export function buildProgram(): Command {
       );
     });
 
-  program
-    .command('rescan')
+  modeOptions(program.command('rescan'))
     .description(
       're-check every approved commit against the current advisory data and policy; revoke what now fails'
     )
-    .requiredOption('--local <dir>', 'workspace folder')
-    .action(async (options: { local: string }) => {
-      const outcome = await rescanOnce({ workspace: options.local });
+    .action(async (options: IModeOptions) => {
+      const outcome = await rescanOnce({
+        mode: mode(options),
+        workspace: options.local,
+        configFile: options.config
+      });
       if (outcome.failed.length > 0) {
         process.exitCode = 1;
       }

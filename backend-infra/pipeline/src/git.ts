@@ -75,3 +75,40 @@ export function gitWithInput(
     child.stdin.end(input);
   });
 }
+
+/**
+ * Export `commit` of the bare repo `gitDir` into the folder `dest` (`git
+ * archive | tar -x`): the published tree, without its history.
+ */
+export function archiveInto(
+  gitDir: string,
+  commit: string,
+  dest: string,
+  env: NodeJS.ProcessEnv = {}
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const archive = spawn('git', ['--git-dir', gitDir, 'archive', '--format=tar', commit], {
+      env: { ...process.env, ...GIT_ENV, ...env },
+      stdio: ['ignore', 'pipe', 'pipe']
+    });
+    const untar = spawn('tar', ['-x', '-C', dest, '--no-same-owner'], {
+      stdio: ['pipe', 'ignore', 'pipe']
+    });
+    let stderr = '';
+    archive.stderr.on('data', c => (stderr += String(c)));
+    untar.stderr.on('data', c => (stderr += String(c)));
+    archive.stdout.pipe(untar.stdin);
+    let pending = 2;
+    let failed = false;
+    const done = (code: number | null) => {
+      if (code !== 0) failed = true;
+      if (--pending === 0) {
+        failed ? reject(new Error(`cannot export ${commit}: ${stderr.trim()}`)) : resolve();
+      }
+    };
+    archive.on('error', reject);
+    untar.on('error', reject);
+    archive.on('close', done);
+    untar.on('close', done);
+  });
+}

@@ -24,6 +24,11 @@ export interface IPublished {
 
 export interface IPublisher {
   publish(request: IPublishRequest): Promise<IPublished>;
+  /**
+   * Export the tree of `commit` of the published mirror of `packageName` into
+   * the folder `dest`: what a re-scan reads (the mirror, never the public origin).
+   */
+  exportCommit?(packageName: string, commit: string, dest: string): Promise<void>;
 }
 
 export interface IReportFile {

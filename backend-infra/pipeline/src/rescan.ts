@@ -4,8 +4,9 @@
  * revoked.
  *
  * Cost per package is the SCA step only: the approved commit is exported
- * from its private mirror (`git archive`, no clone of the public origin, no
- * dynamic run) and osv-scanner runs on it in the sandbox; the policy judges
+ * from its private mirror (`git archive` of the workspace's bare repo; in AWS
+ * one shallow fetch of that commit from the org's repo; never a clone of the
+ * public origin, no dynamic run) and osv-scanner runs on it in the sandbox; the policy judges
  * those findings with today's thresholds and waivers. A package whose SCA
  * run fails is reported and left as it is (a re-scan never approves, and a
  * broken re-scan never revokes silently: the run exits non-zero).
@@ -13,10 +14,14 @@
  * A revocation is a new results row (`decision` `revoked`, same package and
  * commit, `request_id` `<original>-revoked-<n>`), a signed attestation whose
  * predicate names the decision it revokes, a report, and a mail to the
- * requester and to InfoSec (`mail.infosec` in the workspace config). The
- * installer refuses a revoked commit; a newer ref can be requested again.
+ * requester and to InfoSec (`mail.infosec` in the config). The installer
+ * refuses a revoked commit; a newer ref can be requested again.
+ *
+ * Modes: `rescan --local DIR` (the workspace's adapters, Ed25519 key) and
+ * `rescan --mode aws` (GitHub, S3, SES and the KMS signer from the
+ * environment, as the other stages; what the scheduled CodeBuild project of
+ * lib/stacks/pipeline-stack.ts runs).
  */
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,23 +29,29 @@ import {
   IResultRow,
   parseRequests,
   parseResults,
+  PATTERNS,
   RESULT_COLUMNS,
   RESULTS_FILE
 } from '../../../src/common';
 import { ATTESTATION_FILE, signStatement, statementFor } from './attest';
-import { localAdapters } from './adapters/local';
-import { GIT_ENV } from './git';
+import type { IAdapters } from './adapters/types';
 import { evaluate, parseWaivers, resolvePolicy, IPolicyConfig } from './policy';
 import { oneLine, redact } from './redact';
 import { escapeHtml } from './report';
-import { defaultConcurrency, pool } from './runner';
+import { defaultConcurrency, pool, setup } from './runner';
 import { osv } from './scanners/osv';
 import { runScanner } from './scanners/run';
-import type { IManifestItem, IScannerRun } from './types';
-import { Workspace } from './workspace';
+import type { IManifestItem, IScannerRun, Mode } from './types';
 
 export interface IRescanOptions {
-  workspace: string;
+  /** Embedded workspace folder (implies mode local). */
+  workspace?: string;
+  /** `aws`: adapters from the environment (`env`), config from `configFile` / REPOGUARD_CONFIG. */
+  mode?: Mode;
+  configFile?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Replace the mode's adapters (tests). */
+  adapters?: IAdapters;
   write?: (line: string) => void;
   now?: () => Date;
   timeoutMs?: number;
@@ -54,35 +65,6 @@ export interface IRescanOutcome {
   checked: number;
   revoked: { package: string; commit: string; requestId: string; reason: string }[];
   failed: { package: string; commit: string; reason: string }[];
-}
-
-/** Export `commit` of the bare repo `gitDir` into `dest` (git archive | tar -x). */
-function exportCommit(gitDir: string, commit: string, dest: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const archive = spawn('git', ['--git-dir', gitDir, 'archive', '--format=tar', commit], {
-      env: { ...process.env, ...GIT_ENV },
-      stdio: ['ignore', 'pipe', 'pipe']
-    });
-    const untar = spawn('tar', ['-x', '-C', dest, '--no-same-owner'], {
-      stdio: ['pipe', 'ignore', 'pipe']
-    });
-    let stderr = '';
-    archive.stderr.on('data', c => (stderr += String(c)));
-    untar.stderr.on('data', c => (stderr += String(c)));
-    archive.stdout.pipe(untar.stdin);
-    let pending = 2;
-    let failed = false;
-    const done = (code: number | null) => {
-      if (code !== 0) failed = true;
-      if (--pending === 0) {
-        failed ? reject(new Error(`cannot export ${commit}: ${stderr.trim()}`)) : resolve();
-      }
-    };
-    archive.on('error', reject);
-    untar.on('error', reject);
-    archive.on('close', done);
-    untar.on('close', done);
-  });
 }
 
 /** The approved (package, commit) pairs not yet revoked, with the row that approved each. */
@@ -103,9 +85,18 @@ export function stillApproved(results: IResultRow[]): IResultRow[] {
 export async function rescanOnce(options: IRescanOptions): Promise<IRescanOutcome> {
   const write = options.write ?? ((line: string) => process.stdout.write(line + '\n'));
   const now = options.now ?? (() => new Date());
-  const workspace = new Workspace(path.resolve(options.workspace));
-  const config = await workspace.config();
-  const adapters = localAdapters(workspace, config);
+  const mode: Mode = options.mode ?? (options.workspace ? 'local' : 'aws');
+  const { config, adapters } = await setup({
+    mode,
+    workspace: options.workspace,
+    configFile: options.configFile,
+    env: options.env,
+    adapters: options.adapters
+  });
+  const { publisher } = adapters;
+  if (!publisher.exportCommit) {
+    throw new Error('rescan: this mode cannot export a mirror commit');
+  }
   const snapshot = await adapters.ledger.read();
   const results = parseResults(snapshot.results).rows.map(r => r.values);
   const requests = parseRequests(snapshot.requests).rows.map(r => r.values);
@@ -132,11 +123,14 @@ export async function rescanOnce(options: IRescanOptions): Promise<IRescanOutcom
     try {
       const source = path.join(scratch, 'src');
       await mkdir(source);
-      await exportCommit(
-        path.join(workspace.privateDir, `${row.package_name}.git`),
-        row.commit_sha,
-        source
-      );
+      // The results file is untrusted input: only a valid name and a full sha reach git.
+      if (
+        !PATTERNS.packageName.test(row.package_name) ||
+        !PATTERNS.commitSha.test(row.commit_sha)
+      ) {
+        throw new Error('not a valid package name and commit sha');
+      }
+      await publisher.exportCommit!(row.package_name, row.commit_sha, source);
       const run = await scan(source, scratch);
       outcome.checked++;
       if (run.status !== 'ok') {
@@ -237,7 +231,7 @@ export async function rescanOnce(options: IRescanOptions): Promise<IRescanOutcom
         [mail?.infosec, `${requestId}-infosec`]
       ];
       for (const [to, key] of recipients) {
-        if (!to) return;
+        if (!to) continue;
         try {
           await adapters.mailer.send({
             to,

@@ -88,7 +88,7 @@ export async function pool<T>(
   if (errors.length > 0) throw errors[0];
 }
 
-interface ISetup {
+export interface ISetup {
   config: IWorkspaceConfig;
   adapters: IAdapters;
   workspace?: Workspace;
@@ -131,7 +131,8 @@ const NO_ADAPTERS = new Proxy({} as IAdapters, {
   }
 });
 
-async function setup(options: IRunnerOptions, offline = false): Promise<ISetup> {
+/** The mode's config and adapters (also the re-scan's). */
+export async function setup(options: IRunnerOptions, offline = false): Promise<ISetup> {
   const env = options.env ?? process.env;
   if (options.mode === 'local') {
     if (!options.workspace) {

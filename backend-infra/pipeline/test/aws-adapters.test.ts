@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
  * against a local HTTP server on 127.0.0.1 answering as the service APIs do.
  */
 import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -151,6 +152,37 @@ describe('GitHub publisher (octokit) against spec-derived GitHub REST responses 
       .split('\n')
       .sort();
     assert.deepEqual(refs, [`refs/heads/main ${source.sha}`, `refs/tags/r-42 ${source.sha}`]);
+  });
+
+  it("exports a mirror's commit for the re-scan: the clone URL from the API, exactly that commit, no history", async () => {
+    const calls: ICall[] = [];
+    const octokit = new Octokit({
+      auth: TOKEN,
+      log: quiet,
+      request: {
+        fetch: githubFetch(
+          {
+            'GET /repos/acme-approved/statlite': [
+              { status: 200, body: repository('statlite', `file://${remote}`) }
+            ]
+          },
+          calls
+        )
+      }
+    });
+    const publisher = new GitHubPublisher({ octokit, org: ORG, token: TOKEN });
+    const dest = await tempDir('rg-gh-export-');
+    await publisher.exportCommit('statlite', source.sha, dest);
+    assert.deepEqual(await readdir(dest), ['pkg.py']);
+    assert.equal(await readFile(path.join(dest, 'pkg.py'), 'utf8'), 'X = 1\n');
+    assert.deepEqual(
+      calls.map(c => `${c.method} ${c.url}`),
+      ['GET /repos/acme-approved/statlite']
+    );
+    await assert.rejects(
+      publisher.exportCommit('statlite', 'f'.repeat(40), await tempDir('rg-gh-export-')),
+      /cannot|not our ref|couldn't find|unadvertised/i
+    );
   });
 
   it('on a rerun finds the repo and the tag (GET 200s) and pushes nothing', async () => {

@@ -6,7 +6,10 @@
  * points at the commit nothing is pushed.
  */
 import type { Octokit } from '@octokit/rest';
-import { git } from '../../git';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { archiveInto, git } from '../../git';
 import type { IPublishRequest, IPublished, IPublisher } from '../../ports';
 import { gitAuthEnv } from './secrets';
 import { withRetry, IRetryOptions } from './retry';
@@ -76,6 +79,30 @@ export class GitHubPublisher implements IPublisher {
         return null; // no such tag, or an empty repository
       }
       throw error;
+    }
+  }
+
+  /**
+   * The re-scan's copy of a mirror's commit: one shallow fetch of exactly that
+   * commit from the org's repo (its clone URL from the API, never from a
+   * results row, so the token goes to GitHub only) into a scratch bare repo.
+   */
+  async exportCommit(packageName: string, commit: string, dest: string): Promise<void> {
+    const { octokit, org, token } = this.options;
+    const { data } = await withRetry(
+      () => octokit.rest.repos.get({ owner: org, repo: packageName }),
+      this.options.retry
+    );
+    const scratch = await mkdtemp(path.join(tmpdir(), 'repoguard-mirror-'));
+    try {
+      const env = gitAuthEnv(data.clone_url, token);
+      await git(['init', '--quiet', '--bare', scratch]);
+      await git(['--git-dir', scratch, 'fetch', '--quiet', '--depth=1', data.clone_url, commit], {
+        env
+      });
+      await archiveInto(scratch, commit, dest);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
     }
   }
 

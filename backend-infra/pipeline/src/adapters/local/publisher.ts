@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { git } from '../../git';
+import { archiveInto, git } from '../../git';
 import type { IPublishRequest, IPublished, IPublisher } from '../../ports';
 
 const NO_HOOKS = ['-c', 'core.hooksPath=/dev/null'];
@@ -12,6 +12,10 @@ export class LocalPublisher implements IPublisher {
 
   repoPath(packageName: string): string {
     return path.join(this.privateDir, `${packageName}.git`);
+  }
+
+  async exportCommit(packageName: string, commit: string, dest: string): Promise<void> {
+    await archiveInto(this.repoPath(packageName), commit, dest);
   }
 
   async publish(request: IPublishRequest): Promise<IPublished> {
