@@ -12,7 +12,13 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { checkov } from '../src/scanners/checkov';
-import { dynamic, parseTrace, sandboxCause, scrub } from '../src/scanners/dynamic';
+import {
+  dynamic,
+  nativeToolchainCause,
+  parseTrace,
+  sandboxCause,
+  scrub
+} from '../src/scanners/dynamic';
 import { gitleaks } from '../src/scanners/gitleaks';
 import { guarddog } from '../src/scanners/guarddog';
 import { licence, licenceFromText } from '../src/scanners/licence';
@@ -359,6 +365,19 @@ describe('scanner adapters (real tools, no network)', () => {
       /backend/
     );
     assert.equal(sandboxCause('RuntimeError: unsupported configuration', own), null);
+  });
+
+  it('dynamic: a native part the sandbox cannot build is a partial observation, a missing Python module is not', () => {
+    // maturin (pydantic-core, rpds-py) imports puccinialin to download Rust when cargo is absent.
+    assert.match(
+      nativeToolchainCause("ModuleNotFoundError: No module named 'puccinialin'") ?? '',
+      /Rust toolchain/
+    );
+    assert.match(
+      nativeToolchainCause('src/x.c:1:10: fatal error: ffi.h: No such file or directory') ?? '',
+      /native header ffi\.h/
+    );
+    assert.equal(nativeToolchainCause("ModuleNotFoundError: No module named 'numpy'"), null);
   });
 
   it('dynamic: a package whose own setup.py fails is reported (medium), its output redacted', async () => {

@@ -103,6 +103,10 @@ export function nativeToolchainCause(tail: string): string | null {
     ) ??
     /(can't find Rust compiler|gyp ERR! find Python|linker `cc` not found)/.exec(tail);
   if (tool) return `the build needs ${tool[1]}, which the sandbox does not carry`;
+  // maturin's backend imports puccinialin only to download a Rust toolchain when none is found.
+  if (/No module named '?puccinialin'?/.test(tail)) {
+    return 'the build needs a Rust toolchain (maturin would download one), which the sandbox does not carry';
+  }
   const header = /fatal error: ([\w./+-]+\.h(?:pp)?): No such file or directory/.exec(tail);
   if (header)
     return `the build needs the native header ${header[1]}, which the sandbox does not carry`;

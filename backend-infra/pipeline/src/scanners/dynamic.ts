@@ -54,7 +54,7 @@ import type { IRunContext } from './run';
 import { makeLog, makeResult } from './sarif';
 
 export { parseTrace, scrub } from './dynamic-trace';
-export { PLATFORMS, sandboxCause, sandboxPython } from './dynamic-observe';
+export { nativeToolchainCause, PLATFORMS, sandboxCause, sandboxPython } from './dynamic-observe';
 
 export interface IDynamicOptions {
   /** Platforms to try (default: linux, win32, darwin). */
