@@ -5,7 +5,7 @@
 // above by its scanner) on the same scans.
 //
 //   node backend-infra/bench/accuracy.js [--set malware|benign|all] [--part reporting|tuning|both]
-//        [--pypi 150] [--npm 30] [--limit N] [--jobs 1] [--rescan semgrep,bandit] [--decide-only]
+//        [--pypi 150] [--npm 30] [--limit N] [--jobs 1] [--rescan semgrep,bandit [--failed-only]] [--decide-only]
 //
 // Sets:
 // - malware: ../shared/data/malware/pypi-malregistry-300.zip (real malicious
@@ -25,7 +25,8 @@
 // Heavy (about 15 s of 2 cores per package): scans are cached per package in
 // REPOGUARD_ACCURACY_CACHE (default $TMPDIR/repoguard-accuracy), so a rerun,
 // or `--decide-only`, only decides again with the current policy;
-// `--rescan semgrep` reruns one scanner on the cached sources after a rule change.
+// `--rescan semgrep` reruns one scanner on the cached sources after a rule change;
+// with `--failed-only`, only where that scanner's cached run did not end `ok`.
 // Prints, per set and part, the policy's and the seed rule's refusal rates,
 // then each miss (malware approved) and each false refusal (benign refused)
 // of the reporting parts with its cause; a JSON summary line last.
@@ -60,6 +61,7 @@ const N_PYPI = Number(opt('pypi', '150'));
 const N_NPM = Number(opt('npm', '30'));
 const RESCAN = (opt('rescan', '') || '').split(',').filter(Boolean);
 const DECIDE_ONLY = args.includes('--decide-only');
+const FAILED_ONLY = args.includes('--failed-only');
 const CACHE = process.env.REPOGUARD_ACCURACY_CACHE || path.join(os.tmpdir(), 'repoguard-accuracy');
 
 const partOf = (set, name) =>
@@ -234,7 +236,12 @@ async function scanned(p) {
     if (DECIDE_ONLY) return null;
     const r = await harness.scanAndDecide(p.dir, { name: p.name });
     cached = { scanners: r.item.scanners || [], scanMs: r.scanMs };
-  } else if (RESCAN.length) {
+  } else if (
+    RESCAN.length &&
+    (!FAILED_ONLY ||
+      cached.scanners.some(s => RESCAN.includes(s.name) && s.status !== 'ok') ||
+      !RESCAN.every(name => cached.scanners.some(s => s.name === name)))
+  ) {
     const r = await harness.scanAndDecide(p.dir, { name: p.name, scanners: RESCAN });
     cached.scanners = [
       ...cached.scanners.filter(s => !RESCAN.includes(s.name)),

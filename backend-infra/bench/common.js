@@ -7,6 +7,10 @@ if (!fs.existsSync(path.join(DIST, 'backend-infra', 'pipeline', 'src', 'runner.j
   process.exit(2);
 }
 const req = p => require(path.join(DIST, p));
+// The test helpers point the build-requirement fetch at a dead loopback index (no test
+// reaches a public index); a benchmark fetches like the product does, from pip's index,
+// unless REPOGUARD_BUILD_REQUIREMENTS_INDEX names one.
+process.env.REPOGUARD_BUILD_REQUIREMENTS_INDEX ??= '';
 module.exports = {
   runner: req('backend-infra/pipeline/src/runner.js'),
   ledger: req('backend-infra/pipeline/src/ledger.js'),
