@@ -11,7 +11,7 @@ import { readdirSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { checkov } from '../src/scanners/checkov';
+import { checkov, iacCandidates } from '../src/scanners/checkov';
 import {
   dynamic,
   nativeToolchainCause,
@@ -438,6 +438,48 @@ describe('scanner adapters (real tools, no network)', () => {
       clean.findings.map(f => f.ruleId),
       []
     );
+  });
+
+  it('checkov reads the files its frameworks check, not every data file: a manifest among API models is still checked', async () => {
+    const files: Record<string, string> = {
+      'deploy/k8s/pod.yaml':
+        'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: nginx\n      securityContext:\n        privileged: true\n',
+      'infra/stack.yml':
+        'Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: b\n',
+      '.github/workflows/ci.yml': 'on: push\njobs: {}\n',
+      'docker/Dockerfile.dev': 'FROM python:3.12\n',
+      'README.md': 'no\n'
+    };
+    // Data files naming Resources and apiVersion, as botocore's service models do.
+    for (let i = 0; i < 300; i++) {
+      files[`pkg/data/svc${i}/service-2.json`] = JSON.stringify({
+        metadata: { apiVersion: '2015-07-09' },
+        shapes: { Resources: { type: 'list' } }
+      });
+    }
+    const root = await tempDir('rg-iac-');
+    for (const [rel, text] of Object.entries(files)) {
+      await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
+      await writeFile(path.join(root, rel), text);
+    }
+    assert.deepEqual(await iacCandidates(root), [
+      '.github/workflows/ci.yml',
+      'deploy/k8s/pod.yaml',
+      'docker/Dockerfile.dev',
+      'infra/stack.yml'
+    ]);
+    await writeFile(path.join(root, 'main.tf'), 'resource "aws_s3_bucket" "b" {}\n');
+    assert.equal(await iacCandidates(root), 'folder', 'Terraform modules span files: the folder');
+
+    delete files['main.tf'];
+    const run = await scan(checkov(), files);
+    const privileged = run.findings.find(f => f.ruleId === 'CKV_K8S_16');
+    assert.equal(privileged?.path, 'deploy/k8s/pod.yaml', JSON.stringify(run.findings));
+    assert.ok(
+      run.findings.some(f => f.path === 'infra/stack.yml'),
+      'the CloudFormation template'
+    );
+    assert.ok(!run.findings.some(f => f.path.startsWith('pkg/data/')));
   });
 
   it('licence: MIT and Apache-2.0 from text, declared metadata, and none', async () => {

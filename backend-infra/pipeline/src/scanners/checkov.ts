@@ -15,7 +15,7 @@
  * hygiene checks (HEALTHCHECK, apt/yum cache flags, pinned tags).
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Log } from 'sarif';
 import type { Severity } from '../../../../src/common';
@@ -70,6 +70,65 @@ function resolveUri(uri: string, target: string, cwd: string): string {
   return candidates.find(c => existsSync(c)) ?? path.join(target, uri);
 }
 
+/** A tree with more candidate files than this is given to checkov as a folder. */
+const MAX_FILE_ARGS = 2000;
+/** YAML/JSON larger than this is a candidate unread (checkov decides). */
+const SNIFF_BYTES = 4 << 20;
+const DOCKERFILE = /^(?:docker|container)file(?:[._-].*)?$|\.(?:docker|container)file$/i;
+const CFN_VERSION = /\bAWSTemplateFormatVersion\b/;
+const CFN_RESOURCES = /^\s*Resources\s*:|"Resources"\s*:/m;
+/** A resource type checkov's CloudFormation checks apply to (AWS::S3::Bucket, AWS::Serverless::Function). */
+const CFN_TYPE = /\b(?:AWS|Alexa)::\w+::\w+/;
+const K8S_API = /^\s*-?\s*apiVersion\s*:|"apiVersion"\s*:/m;
+const K8S_KIND = /^\s*-?\s*kind\s*:|"kind"\s*:/m;
+
+/**
+ * The files of the tree checkov's frameworks would read, or `folder` when it
+ * must be given the whole tree (Terraform, whose modules span files, or too
+ * many files). A YAML/JSON file is a candidate when it could be a
+ * CloudFormation template or a Kubernetes manifest (what those runners
+ * require), so thousands of data files (botocore's service models) are not
+ * parsed as templates: checkov on botocore took over 300 s. Symlinks are not
+ * followed (checkov's folder walk skips them too).
+ */
+export async function iacCandidates(target: string): Promise<string[] | 'folder'> {
+  const out: string[] = [];
+  const walk = async (rel: string): Promise<boolean> => {
+    for (const e of await readdir(path.join(target, rel), { withFileTypes: true })) {
+      const r = rel ? path.join(rel, e.name) : e.name;
+      if (e.isDirectory()) {
+        if (e.name === '.git') continue;
+        if (!(await walk(r))) return false;
+        continue;
+      }
+      if (!e.isFile()) continue;
+      if (/\.tf(?:\.json)?$|\.tfvars$/i.test(e.name)) return false;
+      if (DOCKERFILE.test(e.name)) {
+        out.push(r);
+      } else if (/\.(?:ya?ml|json|template)$/i.test(e.name)) {
+        if (/(^|\/)\.github\/workflows\//.test(r)) {
+          out.push(r);
+          continue;
+        }
+        const file = path.join(target, r);
+        const { size } = await stat(file);
+        const text = size > SNIFF_BYTES ? null : await readFile(file, 'latin1');
+        if (
+          text === null ||
+          CFN_VERSION.test(text) ||
+          (CFN_RESOURCES.test(text) && CFN_TYPE.test(text)) ||
+          (K8S_API.test(text) && K8S_KIND.test(text))
+        ) {
+          out.push(r);
+        }
+      }
+      if (out.length > MAX_FILE_ARGS) return false;
+    }
+    return true;
+  };
+  return (await walk('')) ? out.sort() : 'folder';
+}
+
 export function checkov(): IScannerSpec {
   return {
     name: 'checkov',
@@ -79,9 +138,25 @@ export function checkov(): IScannerSpec {
       const outDir = path.join(ctx.outDir, 'checkov');
       const config = await pinnedFile('checkov.yaml');
       const cwd = SCANNER_CONFIG_DIR;
+      const candidates = await iacCandidates(ctx.target);
+      if (candidates !== 'folder' && candidates.length === 0) {
+        // Nothing any of the frameworks reads: checkov would check nothing.
+        return annotate(
+          {
+            version: '2.1.0',
+            runs: [{ tool: { driver: { name: 'checkov', rules: [] } }, results: [] }]
+          },
+          'checkov',
+          'config',
+          [config],
+          []
+        );
+      }
       const argv = [
         // One argument: checkov reads `<dir>/.checkov.yaml` only after a separate `-d`.
-        `--directory=${ctx.target}`,
+        ...(candidates === 'folder'
+          ? [`--directory=${ctx.target}`]
+          : ['--file', ...candidates.map(c => path.join(ctx.target, c))]),
         '--config-file',
         config.file,
         '--framework',
