@@ -92,6 +92,7 @@ export function buildRepoGuardApp(
     logRetention,
     alertEmail: config.alertEmail,
     fanOut: fanOutSettingsFromContext(app.node),
+    rescanSchedule: config.rescanSchedule,
     studioAccount:
       config.enableStudio && !sameAccount(config.studio, config.pipeline)
         ? config.studio.account

@@ -69,6 +69,12 @@ export interface RepoGuardConfig {
   readonly enableStudio: boolean;
   /** pip requirement installed by the Studio lifecycle configuration. @default 'repoguard==0.1.0' */
   readonly studioInstallSpec: string;
+  /**
+   * When the re-scan of every approved commit runs: an EventBridge Scheduler
+   * expression, `rate(N minutes|hours|days)` (at least an hour) or
+   * `cron(min hour day-of-month month day-of-week year)`. @default 'rate(1 day)'
+   */
+  readonly rescanSchedule: string;
 }
 
 /** A VPC of the networking account shared with this account through AWS RAM. */
@@ -99,7 +105,8 @@ export const DEFAULTS = {
   mailFrom: 'repoguard@example.com',
   logRetentionDays: 90,
   enableStudio: false,
-  studioInstallSpec: 'repoguard==0.1.0'
+  studioInstallSpec: 'repoguard==0.1.0',
+  rescanSchedule: 'rate(1 day)'
 } as const;
 
 /** Raised on an invalid context value, naming the key. */
@@ -147,6 +154,33 @@ function placement(get: Getter, name: string, fallback?: StackPlacement): StackP
     throw new ConfigError(`context "${name}Region" is not an AWS region name`);
   }
   return { account, region };
+}
+
+/**
+ * Validates a recurring EventBridge Scheduler expression (a one-time `at(...)`
+ * would re-scan once and never again). `rate` needs a whole number of
+ * minutes, hours or days, at least one hour (one small build per run);
+ * `cron` needs its six fields.
+ */
+export function validRescanSchedule(expression: string): string {
+  const text = expression.trim();
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(text);
+  if (rate) {
+    const n = Number(rate[1]);
+    const minutes = n * (rate[2].startsWith('minute') ? 1 : rate[2].startsWith('hour') ? 60 : 1440);
+    if (n < 1 || minutes < 60) {
+      throw new ConfigError(
+        `context "rescanSchedule": ${JSON.stringify(expression)} is more often than once an hour; every run re-checks every approved commit`
+      );
+    }
+    return text;
+  }
+  const cron = /^cron\(([^()]+)\)$/.exec(text);
+  if (cron && cron[1].trim().split(/\s+/).length === 6) return text;
+  throw new ConfigError(
+    `context "rescanSchedule" must be an EventBridge Scheduler expression such as "rate(1 day)" or ` +
+      `"cron(0 4 * * ? *)" (six fields), got ${JSON.stringify(expression)}`
+  );
 }
 
 /** Reads and validates the configuration from a construct node's context (usually the App's). */
@@ -243,7 +277,8 @@ export function loadConfig(node: Pick<Node, 'tryGetContext'>): RepoGuardConfig {
     alertEmail: str(get, 'alertEmail'),
     logRetentionDays,
     enableStudio: bool(get, 'enableStudio', DEFAULTS.enableStudio),
-    studioInstallSpec: str(get, 'studioInstallSpec') ?? DEFAULTS.studioInstallSpec
+    studioInstallSpec: str(get, 'studioInstallSpec') ?? DEFAULTS.studioInstallSpec,
+    rescanSchedule: validRescanSchedule(str(get, 'rescanSchedule') ?? DEFAULTS.rescanSchedule)
   };
 
   const explicit = [

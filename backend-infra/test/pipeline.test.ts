@@ -307,7 +307,9 @@ describe('PipelineStack: attestation key (signed decisions)', () => {
       signers.push(role.Properties!.RoleName);
       for (const st of statements) expect(st.Resource).toEqual({ 'Fn::GetAtt': [keyId(), 'Arn'] });
     }
-    expect(signers.sort()).toEqual(['repoguard-finish-stage', 'repoguard-request-stage'].sort());
+    expect(signers.sort()).toEqual(
+      ['repoguard-finish-stage', 'repoguard-request-stage', 'repoguard-rescan-stage'].sort()
+    );
   });
 
   test('the signing stages get the key ARN (REPOGUARD_SIGNING_KEY_ARN); the others do not', () => {
@@ -465,7 +467,7 @@ describe('PipelineStack: options', () => {
     webhook.resourcePropertiesCountIs(
       'AWS::CodeBuild::Project',
       { Environment: Match.objectLike({ Image: TEST_IMAGE }) },
-      5 // ingest, scan, finish, and the fan-out's list and request
+      6 // ingest, scan, finish, the fan-out's list and request, and the re-scan
     );
   });
 

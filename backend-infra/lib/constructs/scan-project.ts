@@ -10,8 +10,11 @@ import { skipCheckov } from '../checkov';
 /** The CodeBuild stages; each runs one `repoguard-pipeline` subcommand. */
 export type StageName = 'ingest' | 'scan' | 'finish';
 
-/** The stages plus the fan-out's projects (constructs/fan-out.ts): `list` and one `request`. */
-export type ProjectName = StageName | 'list' | 'request';
+/**
+ * The stages plus the fan-out's projects (constructs/fan-out.ts), `list` and
+ * one `request`, and the scheduled re-scan (`rescan`).
+ */
+export type ProjectName = StageName | 'list' | 'request' | 'rescan';
 
 /** File name of the manifest the stages pass along as CodePipeline artifacts. */
 export const MANIFEST = 'manifest.json';
@@ -39,11 +42,13 @@ export const STAGE_COMMANDS: Record<
   finish: { command: `repoguard-pipeline finish --manifest "$CODEBUILD_SRC_DIR/${MANIFEST}"` },
   // Fan-out: started by the state machine (no source, no artifacts); inputs come as environment overrides.
   list: { command: 'repoguard-pipeline list --mode aws' },
-  request: { command: 'repoguard-pipeline one --mode aws' }
+  request: { command: 'repoguard-pipeline one --mode aws' },
+  // Started by EventBridge Scheduler (no source, no artifacts): re-checks every approved commit.
+  rescan: { command: 'repoguard-pipeline rescan --mode aws' }
 };
 
-/** Projects started by Step Functions rather than CodePipeline (no CODEPIPELINE source or artifacts). */
-const STANDALONE: ReadonlySet<ProjectName> = new Set(['list', 'request']);
+/** Projects started by Step Functions or a schedule rather than CodePipeline (no CODEPIPELINE source or artifacts). */
+const STANDALONE: ReadonlySet<ProjectName> = new Set(['list', 'request', 'rescan']);
 
 export interface ScanProjectProps {
   /** Which subcommand this project runs. */

@@ -28,6 +28,7 @@ import { ArtifactStore } from '../constructs/artifact-store';
 import { AttestationKey } from '../constructs/attestation-key';
 import { MailIdentity } from '../constructs/mail-identity';
 import { FanOut, type FanOutSettings } from '../constructs/fan-out';
+import { Rescan } from '../constructs/rescan';
 import { ScanProject, type ProjectName, type StageName } from '../constructs/scan-project';
 import type { TriggerKind } from '../config';
 import {
@@ -85,6 +86,8 @@ export interface PipelineStackProps extends StackProps {
   readonly studioAccount?: string;
   /** The fan-out's concurrency, tolerated failures, max requests per run and sweep. @default - FanOut's defaults */
   readonly fanOut?: FanOutSettings;
+  /** When the re-scan runs (EventBridge Scheduler expression). @default DEFAULT_RESCAN_SCHEDULE (daily) */
+  readonly rescanSchedule?: string;
 }
 
 /** The InfoSec account's part: key, storage, token, CodePipeline V2 and its CodeBuild stages, alerts. */
@@ -103,6 +106,8 @@ export class PipelineStack extends Stack {
   public readonly pipelineName: string;
   /** One CodeBuild build per pending request (Step Functions Distributed Map), started on push and by a sweep. */
   public readonly fanOut: FanOut;
+  /** The scheduled re-scan of every approved commit (revokes what today's advisories fail). */
+  public readonly rescan: Rescan;
   private readonly prefix: string;
   /** The pipeline side of the deployment contract (also in SSM as `/<prefix>/deployment.json`). */
   public readonly deployment: IDeploymentContract;
@@ -322,6 +327,31 @@ export class PipelineStack extends Stack {
 
     this.attestationKey.grantSign(this.stages.finish.role);
     this.attestationKey.grantSign(this.fanOut.request.role);
+
+    // The scheduled re-scan (constructs/rescan.ts): the finish stage's grants, plus kms:Sign.
+    this.rescan = new Rescan(this, 'Rescan', {
+      schedule: props.rescanSchedule,
+      newProject: (name, options) => stage(name, options),
+      tokenSecret: this.tokenSecret,
+      reportBucket: this.store.reportBucket,
+      attestationKey: this.attestationKey,
+      mailStatement: props.mail.senderRoleArn
+        ? new iam.PolicyStatement({
+            sid: 'AssumeMailSender',
+            actions: ['sts:AssumeRole'],
+            resources: [props.mail.senderRoleArn]
+          })
+        : MailIdentity.sendStatement(
+            props.mail.identityArn,
+            props.mail.configurationSetArn,
+            props.mail.mailFrom
+          ),
+      environment: {
+        ...signing,
+        REPOGUARD_SES_CONFIGURATION_SET: props.mail.configurationSetName,
+        ...(props.mail.senderRoleArn ? { REPOGUARD_SES_ROLE_ARN: props.mail.senderRoleArn } : {})
+      }
+    });
     this.store.reportBucket.grantRead(this.fanOut.list.role, `${INBOX_PREFIX}*`);
     this.store.reportBucket.grantDelete(this.fanOut.list.role, `${INBOX_PREFIX}*`);
 
