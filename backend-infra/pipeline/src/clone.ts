@@ -35,6 +35,14 @@ export interface ICloneOptions {
    * applies to the scanned tree, and the time limit to the whole fetch.
    */
   fullHistory?: boolean;
+  /**
+   * Test seam, never set in production (the offline harness's GitHub double):
+   * once the SSRF guard has accepted the addresses `resolve` answered, git is
+   * pinned to `connect(address)` for each of them instead, and trusts the CA
+   * bundle `caFile` (GIT_SSL_CAINFO). The guard is unchanged: it still checks
+   * the addresses production would connect to.
+   */
+  testNetwork?: { connect: (checked: string) => string; caFile?: string };
 }
 
 export interface ICloneResult {
@@ -84,8 +92,9 @@ const HARDENING = [
   'init.defaultBranch=main'
 ];
 
-function hardenedEnv(protocol: 'https' | 'file', home: string): NodeJS.ProcessEnv {
+function hardenedEnv(protocol: 'https' | 'file', home: string, caFile?: string): NodeJS.ProcessEnv {
   return {
+    ...(caFile ? { GIT_SSL_CAINFO: caFile } : {}),
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: home,
     LANG: 'C',
@@ -164,7 +173,11 @@ async function prepareSource(
     throw new SourceRefused('repo_url', check.reason ?? 'host refused');
   }
   const port = parsed.port || '443';
-  const pins = check.addresses.map(a => (a.includes(':') ? `[${a}]` : a)).join(',');
+  const connect = options.testNetwork?.connect ?? ((address: string) => address);
+  const pins = check.addresses
+    .map(connect)
+    .map(a => (a.includes(':') ? `[${a}]` : a))
+    .join(',');
   return {
     protocol: 'https',
     extra: ['-c', `http.curloptResolve=${parsed.hostname}:${port}:${pins}`]
@@ -177,7 +190,7 @@ export async function hardenedClone(options: ICloneOptions): Promise<ICloneResul
   await rm(options.dest, { recursive: true, force: true });
   await mkdir(options.dest, { recursive: true });
   const home = path.join(options.dest, '.git', 'repoguard-home');
-  const env = hardenedEnv(protocol, home);
+  const env = hardenedEnv(protocol, home, options.testNetwork?.caFile);
   const run = (args: string[]): Promise<string> =>
     runGit([...extra, ...args], env, options.dest, deadline);
 
