@@ -21,6 +21,18 @@ export interface IGitOptions {
   timeoutMs?: number;
 }
 
+/** Options of git itself that take the next argument as their value. */
+const VALUED = new Set(['-c', '-C', '--git-dir', '--work-tree', '--namespace', '--exec-path']);
+
+/** The git command an argument list runs (`push` of `-c k=v --git-dir D push …`), for messages. */
+export function subcommand(args: string[]): string {
+  for (let i = 0; i < args.length; i++) {
+    if (VALUED.has(args[i])) i++;
+    else if (!args[i].startsWith('-')) return args[i];
+  }
+  return args[0] ?? 'git';
+}
+
 /** Run git; reject with git's own stderr in the message. */
 export async function git(args: string[], options: IGitOptions = {}): Promise<string> {
   try {
@@ -34,7 +46,7 @@ export async function git(args: string[], options: IGitOptions = {}): Promise<st
   } catch (error) {
     const e = error as { stderr?: string; message: string };
     const detail = (e.stderr ?? '').trim() || e.message;
-    throw new Error(`git ${args[0]} failed: ${detail}`);
+    throw new Error(`git ${subcommand(args)} failed: ${detail}`);
   }
 }
 
@@ -65,11 +77,7 @@ export function gitWithInput(
         resolve(Buffer.concat(out).toString('utf8'));
       } else {
         const detail = Buffer.concat(err).toString('utf8').trim();
-        reject(
-          new Error(
-            `git ${args.find(a => !a.startsWith('-')) ?? args[0]} failed: ${detail || `exit ${code}`}`
-          )
-        );
+        reject(new Error(`git ${subcommand(args)} failed: ${detail || `exit ${code}`}`));
       }
     });
     child.stdin.end(input);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { SourceRefused, hardenedClone } from '../src/clone';
 import { declaredDependencies, formatDependencies, parseRequirement } from '../src/deps';
+import { git, subcommand } from '../src/git';
 import { checkHost, nonPublicRange } from '../src/net';
 import { redact, registerSecret } from '../src/redact';
 import { banditJsonToSarif } from '../src/scanners/registry';
@@ -259,5 +260,20 @@ describe('redaction', () => {
     assert.equal(redact('token s3cr3t-value-123 here'), 'token *** here');
     assert.equal(redact(`ghp_${'x'.repeat(36)}`), '***');
     assert.equal(redact('Authorization: Bearer abc.def'), 'Authorization: Bearer ***');
+  });
+});
+
+describe('git errors', () => {
+  it('name the command that failed, not the first option', async () => {
+    assert.equal(
+      subcommand(['-c', 'core.hooksPath=/dev/null', '--git-dir', 'x.git', 'push']),
+      'push'
+    );
+    assert.equal(subcommand(['-C', 'repo', 'fetch', '--depth=1']), 'fetch');
+    const missing = path.join(await tempDir('rg-git-'), 'none.git');
+    await assert.rejects(
+      git(['--git-dir', missing, 'rev-parse', 'HEAD']),
+      /^Error: git rev-parse failed: /
+    );
   });
 });
