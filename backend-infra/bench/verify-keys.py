@@ -71,6 +71,17 @@ def workspace(root: Path, kind: str) -> dict[str, str]:
     return {"request_id": "rq-1", "package_name": "tidy", "commit_sha": "a" * 40}
 
 
+def probe(code: str, ws: Path, row: dict[str, str]) -> float:
+    """Milliseconds the probe reports from a fresh interpreter."""
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(ws), json.dumps(row)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(out.stdout)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
@@ -79,16 +90,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             ws = Path(tmp)
             row = workspace(ws, kind)
-            probe = lambda code: float(  # noqa: E731
-                subprocess.run(
-                    [sys.executable, "-c", code, str(ws), json.dumps(row)],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                ).stdout
-            )
-            wall = [probe(WALL_PROBE) for _ in range(args.runs)]
-            cpu = [probe(CPU_PROBE) for _ in range(args.runs)]
+            wall = [probe(WALL_PROBE, ws, row) for _ in range(args.runs)]
+            cpu = [probe(CPU_PROBE, ws, row) for _ in range(args.runs)]
             verifier = attestation.ApprovalVerifier.embedded(ws)
             warm = []
             for _ in range(args.runs):
