@@ -142,7 +142,8 @@ export class ScanProject extends Construct {
       })
     });
     // Privileged mode has no cdk-nag rule and no checkov CloudFormation check in
-    // checkov 3.3.30 (CKV_AWS_316 covers Terraform only); tests pin it to the scan stage.
+    // checkov 3.3.30 (CKV_AWS_316 covers Terraform only); tests pin it to the scan stage,
+    // the fan-out's request build and the re-scan (each runs scanners in bubblewrap).
     // The ENI policy CodeBuild adds for VPC builds: ec2:CreateNetworkInterface/DeleteNetworkInterface have no resource-level scope.
     const eniPolicy = this.project.node.tryFindChild('PolicyDocument');
     if (eniPolicy) {
