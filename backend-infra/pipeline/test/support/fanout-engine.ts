@@ -9,12 +9,16 @@
  *
  * The one substitution in a command: `--mode aws` becomes `--local WS` (the
  * embedded adapters: the request repo, the mirrors and the mail are local),
- * and `repoguard-pipeline` is this checkout's CLI. Nothing listens beyond
- * 127.0.0.1.
+ * and `repoguard-pipeline` is this checkout's CLI. As CodeBuild gives each
+ * build its own disk, each build runs on its own view of the workspace: the
+ * shared state (request repo, mirrors, reports, outbox, keys, state, sources,
+ * config) linked, its own `work/` (`one` removes `work/<execution>` when it
+ * ends, which would pull the work of the execution's other children from
+ * under them on a shared disk). Nothing listens beyond 127.0.0.1.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync } from 'node:fs';
 import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -219,10 +223,23 @@ export interface ICodeBuildDoubleOptions {
  */
 export function codeBuildDouble(options: ICodeBuildDoubleOptions) {
   const builds = new Map<string, IBuild>();
-  const argv = (project: IProject): string[] => {
+  /** The workspace as one build sees it: the shared entries linked, its own `work/`. */
+  const SHARED = ['requests.git', 'private', 'keys', 'reports', 'outbox', 'state', 'sources'];
+  const view = (id: string): string => {
+    const root = path.join(path.dirname(options.workspace), 'builds', id.replace(/[^\w-]/g, '-'));
+    mkdirSync(path.join(root, 'work'), { recursive: true });
+    for (const entry of SHARED) {
+      mkdirSync(path.join(options.workspace, entry), { recursive: true });
+      symlinkSync(path.join(options.workspace, entry), path.join(root, entry));
+    }
+    const config = 'repoguard.config.json';
+    symlinkSync(path.join(options.workspace, config), path.join(root, config));
+    return root;
+  };
+  const argv = (project: IProject, id: string): string[] => {
     const match = /^repoguard-pipeline (\w+) --mode aws$/.exec(project.command);
     if (!match) throw new Error(`${project.name}: unexpected buildspec command ${project.command}`);
-    return [process.execPath, PIPELINE_CLI, match[1], '--local', options.workspace];
+    return [process.execPath, PIPELINE_CLI, match[1], '--local', view(id)];
   };
   const start = (input: any): IBuild => {
     const project = options.projects.get(String(input.projectName));
@@ -230,7 +247,7 @@ export function codeBuildDouble(options: ICodeBuildDoubleOptions) {
     const overrides: Record<string, string> = {};
     for (const v of input.environmentVariablesOverride ?? []) overrides[v.name] = v.value;
     const id = `${project.name}:${randomBytes(8).toString('hex')}`;
-    const [cmd, ...args] = argv(project);
+    const [cmd, ...args] = argv(project, id);
     const child = spawn(cmd, args, {
       env: {
         ...options.env(),
