@@ -169,7 +169,7 @@ describe('re-scan: cdk-nag', () => {
     const report = new AwsSolutionsChecks().validateScope(stack);
     const found = report.violations.flatMap(v =>
       v.violatingResources
-        .filter(r => /\/Rescan(Stage)?\//.test(r.constructPath))
+        .filter(r => /\/Rescan(Stage)?\//.test(r.constructPath ?? ''))
         .map(r => `${v.ruleName} @ ${r.constructPath}`)
     );
     expect(found).toEqual([]);
