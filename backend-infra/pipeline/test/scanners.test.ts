@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { checkov, iacCandidates } from '../src/scanners/checkov';
@@ -82,6 +82,46 @@ describe('scanner adapters (real tools, no network)', () => {
     ]) {
       assert.ok(known.get(name)?.category, name);
     }
+  });
+
+  it("semgrep (stand-in reporting its parser's errors, as 1.180 does on pycparser 3.12): valid Python is a low coverage note, a real syntax error stays medium", async () => {
+    // The stand-in writes what semgrep 1.180 writes for a file its parser
+    // fails on; beside it, as in semgrep's venv, the real python3.
+    const bin = await tempDir('rg-semgrep-standin-');
+    const standIn = [
+      '#!/usr/bin/env node',
+      "const fs = require('fs');",
+      'const args = process.argv.slice(2);',
+      'const opt = p => args.find(a => a.startsWith(p)).slice(p.length);',
+      'const target = args[args.length - 1];',
+      "const error = f => ({ type: ['PartialParsing', []], level: 'warn', path: target + '/' + f,",
+      "  message: 'Syntax error at line ' + target + '/' + f + ':2: `text` was unexpected' });",
+      "fs.writeFileSync(opt('--sarif-output='), JSON.stringify({ version: '2.1.0', runs: [{ tool: { driver: { name: 'semgrep', rules: [] } }, results: [] }] }));",
+      "fs.writeFileSync(opt('--json-output='), JSON.stringify({ results: [], errors: [error('lexer.py'), error('broken.py')], paths: { scanned: [], skipped: [] } }));",
+      ''
+    ].join('\n');
+    await writeFile(path.join(bin, 'semgrep'), standIn);
+    await chmod(path.join(bin, 'semgrep'), 0o755);
+    await symlink('/usr/bin/python3', path.join(bin, 'python3'));
+    const target = await tree({
+      'lexer.py':
+        'def kind(text, pos):\n    match text[pos]:\n        case " " | "\\t":\n            return "space"\n        case _:\n            return "other"\n',
+      'broken.py': 'def f(:\n    return 1\n'
+    });
+    const run = await runScanner(knownScanners().get('semgrep')!, {
+      target,
+      outDir: await tempDir('rg-scan-out-'),
+      binDir: bin,
+      timeoutMs: 60_000
+    });
+    assert.equal(run.status, 'ok', run.message);
+    const gaps = new Map(
+      run.findings.filter(f => f.ruleId === 'repoguard.not-scanned').map(f => [f.path, f])
+    );
+    assert.equal(gaps.get('lexer.py')?.severity, 'low', JSON.stringify([...gaps.values()]));
+    assert.match(gaps.get('lexer.py')?.message ?? '', /valid Python/);
+    assert.equal(gaps.get('broken.py')?.severity, 'medium');
+    assert.doesNotMatch(gaps.get('broken.py')?.message ?? '', /valid Python/);
   });
 
   it('bandit findings carry category sast, a phase and the source line as snippet', async () => {

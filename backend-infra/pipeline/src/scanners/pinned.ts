@@ -32,6 +32,8 @@ export interface IPinnedConfig {
 export interface INotScanned {
   path: string;
   reason: string;
+  /** Set by the adapter when it knows better than the file type (a partial parse of valid code). */
+  severity?: 'low' | 'medium';
 }
 
 /** A pinned configuration file of scanner-config/, with its hash (read once). */
@@ -76,7 +78,7 @@ export function notScannedResult(
     ruleId: NOT_SCANNED_RULE,
     message: `${scanner} did not scan this file: ${item.reason}`.slice(0, 400),
     uri: item.path,
-    severity: code ? 'medium' : 'low',
+    severity: item.severity ?? (code ? 'medium' : 'low'),
     confidence: 'high',
     category,
     phase: 'unknown',
