@@ -97,7 +97,7 @@ describe('scanner adapters (real tools, no network)', () => {
       "const error = f => ({ type: ['PartialParsing', []], level: 'warn', path: target + '/' + f,",
       "  message: 'Syntax error at line ' + target + '/' + f + ':2: `text` was unexpected' });",
       "fs.writeFileSync(opt('--sarif-output='), JSON.stringify({ version: '2.1.0', runs: [{ tool: { driver: { name: 'semgrep', rules: [] } }, results: [] }] }));",
-      "fs.writeFileSync(opt('--json-output='), JSON.stringify({ results: [], errors: [error('lexer.py'), error('broken.py')], paths: { scanned: [], skipped: [] } }));",
+      "fs.writeFileSync(opt('--json-output='), JSON.stringify({ results: [], errors: [error('lexer.py'), error('broken.py')], paths: { scanned: [], skipped: ['lexer.py', 'broken.py'].map(f => ({ path: target + '/' + f, reason: 'analysis_failed_parser_or_internal_error' })) } }));",
       ''
     ].join('\n');
     await writeFile(path.join(bin, 'semgrep'), standIn);
@@ -122,6 +122,11 @@ describe('scanner adapters (real tools, no network)', () => {
     assert.match(gaps.get('lexer.py')?.message ?? '', /valid Python/);
     assert.equal(gaps.get('broken.py')?.severity, 'medium');
     assert.doesNotMatch(gaps.get('broken.py')?.message ?? '', /valid Python/);
+    assert.equal(
+      run.findings.filter(f => f.ruleId === 'repoguard.not-scanned').length,
+      2,
+      'one entry per file (semgrep lists it under errors and skipped)'
+    );
   });
 
   it('bandit findings carry category sast, a phase and the source line as snippet', async () => {

@@ -158,18 +158,6 @@ export function semgrep(rulesDir: string = RULES_DIR): IScannerSpec {
         const r = path.relative(ctx.target, path.resolve(ctx.target, p));
         return r.startsWith('..') ? p : r;
       };
-      const notScanned: INotScanned[] = [];
-      for (const skip of json.paths?.skipped ?? []) {
-        const p = rel(skip.path);
-        if (p === '.git' || p.startsWith('.git/')) continue;
-        notScanned.push({
-          path: p,
-          reason:
-            skip.reason === 'exceeded_size_limit'
-              ? `larger than ${SEMGREP_MAX_TARGET_BYTES} bytes`
-              : skip.reason
-        });
-      }
       const partial = (json.errors ?? []).filter(e => e.path);
       const validPython = await pythonParses(
         ctx,
@@ -178,6 +166,27 @@ export function semgrep(rulesDir: string = RULES_DIR): IScannerSpec {
           .filter(e => /\.pyw?$/i.test(e.path!) && /syntax error/i.test(String(e.message ?? '')))
           .map(e => path.resolve(ctx.target, e.path!))
       );
+      const notScanned: INotScanned[] = [];
+      for (const skip of json.paths?.skipped ?? []) {
+        const p = rel(skip.path);
+        if (p === '.git' || p.startsWith('.git/')) continue;
+        // Listed again under errors, with the parser's message: one entry per file.
+        if (
+          skip.reason === 'analysis_failed_parser_or_internal_error' &&
+          partial.some(
+            e => path.resolve(ctx.target, e.path!) === path.resolve(ctx.target, skip.path)
+          )
+        ) {
+          continue;
+        }
+        notScanned.push({
+          path: p,
+          reason:
+            skip.reason === 'exceeded_size_limit'
+              ? `larger than ${SEMGREP_MAX_TARGET_BYTES} bytes`
+              : skip.reason
+        });
+      }
       for (const e of partial) {
         const valid = validPython.has(path.resolve(ctx.target, e.path!));
         notScanned.push({
