@@ -13,7 +13,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { awsAdapters } from './adapters/aws';
 import { localAdapters } from './adapters/local';
 import type { IAdapters } from './adapters/types';
+import type { ICloneOptions } from './clone';
 import type { IStageContext } from './context';
+import type { Resolver } from './net';
 import { git } from './git';
 import { readManifest, writeManifest } from './manifest';
 import { Progress } from './progress';
@@ -51,6 +53,14 @@ export interface IRunnerOptions {
   concurrency?: number;
   /** At most this many requests per run; the rest stay pending (default: config `maxRequestsPerRun`, else all). */
   max?: number;
+  /**
+   * Test seams of the source clones (the offline AWS harness), code only: the
+   * CLI never sets them and no environment variable does. `resolve` is the
+   * SSRF guard's DNS (default: the adapters', else the system's);
+   * `testNetwork` is clone.ts's (the guard still checks every address).
+   */
+  resolve?: Resolver;
+  testNetwork?: ICloneOptions['testNetwork'];
 }
 
 /** The run's cap: the option, else the config's `maxRequestsPerRun`, else none. */
@@ -140,13 +150,22 @@ export async function setup(options: IRunnerOptions, offline = false): Promise<I
     }
     const workspace = new Workspace(path.resolve(options.workspace));
     const config = await workspace.config();
-    return { config, workspace, adapters: options.adapters ?? localAdapters(workspace, config) };
+    return {
+      config,
+      workspace,
+      adapters: withResolver(options, options.adapters ?? localAdapters(workspace, config))
+    };
   }
   const config = await awsConfig(options, env);
   if (offline && !options.adapters) {
     return { config, adapters: NO_ADAPTERS };
   }
-  return { config, adapters: options.adapters ?? (await awsAdapters(env)) };
+  return { config, adapters: withResolver(options, options.adapters ?? (await awsAdapters(env))) };
+}
+
+/** The adapters with the options' DNS for the source clones, when a test gives one. */
+function withResolver(options: IRunnerOptions, adapters: IAdapters): IAdapters {
+  return options.resolve ? { ...adapters, resolve: options.resolve } : adapters;
 }
 
 function progressFor(options: IRunnerOptions, executionId: string, adapters: IAdapters): Progress {
@@ -206,7 +225,7 @@ export async function ingestToFile(options: IRunnerOptions, out: string): Promis
   try {
     const manifest = await ingest(
       { mode: options.mode, workspace: workspace?.root, executionId, dir, config, progress },
-      { ledger: adapters.ledger, resolve: adapters.resolve }
+      { ledger: adapters.ledger, resolve: adapters.resolve, testNetwork: options.testNetwork }
     );
     await writeManifest(out, manifest);
     return manifest;
@@ -294,7 +313,11 @@ export async function runOnce(options: IRunnerOptions): Promise<IManifest> {
         stopAfter: options.stopAfter
       };
       try {
-        await processRequest(run, item, { adapters, scanDeps: options.scanDeps });
+        await processRequest(run, item, {
+          adapters,
+          scanDeps: options.scanDeps,
+          testNetwork: options.testNetwork
+        });
       } catch (error) {
         // Not recorded (e.g. the request repo was unreachable): it stays pending.
         failures.push(`${item.request.request_id || `row ${item.row}`}: ${String(error)}`);
@@ -400,7 +423,11 @@ export async function runOne(options: IOneOptions): Promise<IManifestItem | unde
     if (options.failure !== undefined) {
       await recordFailure(run, item, failureReason(options.failure), { adapters });
     } else {
-      await processRequest(run, item, { adapters, scanDeps: options.scanDeps });
+      await processRequest(run, item, {
+        adapters,
+        scanDeps: options.scanDeps,
+        testNetwork: options.testNetwork
+      });
     }
     write(
       `done: ${item.request.request_id} ${item.recorded ? (item.decision ?? 'error') : 'pending'}`

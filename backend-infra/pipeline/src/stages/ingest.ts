@@ -14,7 +14,7 @@ import {
   PATTERNS,
   validateRequest
 } from '../../../../src/common';
-import { SourceRefused, hardenedClone } from '../clone';
+import { ICloneOptions, SourceRefused, hardenedClone } from '../clone';
 import type { IStageContext } from '../context';
 import { declaredDependencies } from '../deps';
 import { git } from '../git';
@@ -34,6 +34,8 @@ export interface IIngestDeps {
   ledger: ILedger;
   resolve?: Resolver;
   now?: () => Date;
+  /** The clone's test seam (clone.ts `testNetwork`); code only, never set in production. */
+  testNetwork?: ICloneOptions['testNetwork'];
 }
 
 const SAFE_KEY = PATTERNS.safeId;
@@ -177,7 +179,8 @@ export async function ingestOne(
       maxBytes: ctx.config.maxRepoSizeMB * 1024 * 1024,
       timeoutMs: (ctx.config.cloneTimeoutSeconds ?? 300) * 1000,
       resolve: deps.resolve,
-      fullHistory: ctx.mode === 'aws'
+      fullHistory: ctx.mode === 'aws',
+      testNetwork: deps.testNetwork
     });
     await keepRepositoryAcrossArtifacts(path.join(ctx.dir, source), cloned.commitSha);
     item.commitSha = cloned.commitSha;

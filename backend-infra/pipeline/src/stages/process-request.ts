@@ -24,7 +24,7 @@ import { errorMessage, oneLine } from '../redact';
 import type { IManifest, IManifestItem, Mode } from '../types';
 import type { IWorkspaceConfig } from '../workspace';
 import { decide } from './decide';
-import { ingestOne, sourcePolicy } from './ingest';
+import { IIngestDeps, ingestOne, sourcePolicy } from './ingest';
 import { notify } from './notify';
 import { publish } from './publish';
 import { record } from './record';
@@ -49,6 +49,8 @@ export interface IRequestRun {
 export interface IRequestDeps {
   adapters: IAdapters;
   scanDeps?: IScanDeps;
+  /** The source clone's test seam (clone.ts `testNetwork`); never set in production. */
+  testNetwork?: IIngestDeps['testNetwork'];
 }
 
 /** The results row of `requestId` in the request repo now, if any. */
@@ -106,7 +108,7 @@ export async function processRequest(
     run.progress.track('ingest', item, () =>
       ingestOne(
         ingestCtx,
-        { ledger: adapters.ledger, resolve: adapters.resolve },
+        { ledger: adapters.ledger, resolve: adapters.resolve, testNetwork: deps.testNetwork },
         item,
         sourcePolicy(ingestCtx),
         run.published

@@ -1,0 +1,182 @@
+/**
+ * Support of the offline AWS end-to-end harness (pipeline/test/aws-e2e.test.ts):
+ *
+ * - `synthesizeProjects`: the CodeBuild projects of the synthesized pipeline
+ *   stack (as `cdk synth` does, cdk.json's context), each with its buildspec
+ *   command and its environment variables, `Ref` / `Fn::GetAtt` / `Fn::Join`
+ *   resolved to the names the test gave the emulated resources;
+ * - `runStageCommand`: one buildspec command (`repoguard-pipeline list|one
+ *   --mode aws`) run in this process as cli.ts runs it, on an environment:
+ *   the source clone's test seam (clone.ts `testNetwork`) is a code option,
+ *   so it cannot reach a child process; this is the one reason it runs here;
+ * - `startMotoServer`: `.venv/bin/moto_server` on 127.0.0.1.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { buildRepoGuardApp } from '../../../lib/app';
+import { loadConfig } from '../../../lib/config';
+import { listToItems, runOne, type IRunnerOptions } from '../../src/runner';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+/** backend-infra/ (source tree), from dist/backend-infra/pipeline/test/support. */
+const BACKEND = path.resolve(__dirname, '..', '..', '..', '..', '..');
+const ROOT = path.resolve(BACKEND, '..');
+const MOTO = path.join(ROOT, '.venv', 'bin', 'moto_server');
+
+export interface IStageProject {
+  logicalId: string;
+  name: string;
+  /** The buildspec's one build command. */
+  command: string;
+  /** Its environment variables, intrinsics resolved. */
+  env: Record<string, string>;
+}
+
+/**
+ * The NO_SOURCE CodeBuild projects (list, request, rescan) of the pipeline
+ * stack, by name. `names` maps a referenced logical id prefix (e.g.
+ * `GitHubToken`) to the value the test gives it (an ARN, a bucket name); an
+ * unknown reference is an error (the template changed: the test must follow).
+ */
+export function synthesizeProjects(
+  names: Record<string, string>,
+  context: Record<string, unknown> = {}
+): Map<string, IStageProject> {
+  const cdkJson = JSON.parse(readFileSync(path.join(BACKEND, 'cdk.json'), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
+  const app = new App({ analyticsReporting: false, context: { ...cdkJson.context, ...context } });
+  const stacks = buildRepoGuardApp(app, loadConfig(app.node), { nag: false });
+  const template = app.synth().getStackByName(stacks.pipeline.stackName).template as {
+    Resources: Record<string, { Type: string; Properties: any }>;
+  };
+  const named = (id: string): string => {
+    const hit = Object.entries(names).find(([prefix]) => id.startsWith(prefix));
+    if (!hit) throw new Error(`no test name for the template's reference to ${id}`);
+    return hit[1];
+  };
+  const resolve = (value: any): string => {
+    if (typeof value === 'string') return value;
+    if (value && typeof value === 'object') {
+      if ('Fn::Join' in value) {
+        const [sep, parts] = value['Fn::Join'] as [string, unknown[]];
+        return parts.map(resolve).join(sep);
+      }
+      if ('Fn::GetAtt' in value) return named(String(value['Fn::GetAtt'][0]));
+      if ('Ref' in value) {
+        const ref = String(value.Ref);
+        if (ref === 'AWS::Partition') return 'aws';
+        if (ref === 'AWS::Region') return 'us-east-1';
+        if (ref === 'AWS::AccountId') return '123456789012';
+        return named(ref);
+      }
+    }
+    throw new Error(`cannot resolve ${JSON.stringify(value)}`);
+  };
+  const projects = new Map<string, IStageProject>();
+  for (const [id, r] of Object.entries(template.Resources)) {
+    if (r.Type !== 'AWS::CodeBuild::Project' || r.Properties.Source?.Type !== 'NO_SOURCE') continue;
+    const spec = JSON.parse(String(r.Properties.Source.BuildSpec)) as {
+      phases: { build: { commands: string[] } };
+    };
+    const commands = spec.phases.build.commands;
+    if (commands.length !== 1) throw new Error(`${id}: expected one build command`);
+    const env: Record<string, string> = {};
+    for (const v of r.Properties.Environment?.EnvironmentVariables ?? []) {
+      env[String(v.Name)] = resolve(v.Value);
+    }
+    projects.set(String(r.Properties.Name), {
+      logicalId: id,
+      name: String(r.Properties.Name),
+      command: commands[0],
+      env
+    });
+  }
+  return projects;
+}
+
+/** The seams a stage command runs with in this process (code options, never environment). */
+export type StageSeams = Pick<IRunnerOptions, 'resolve' | 'testNetwork' | 'write'>;
+
+/**
+ * Run one buildspec command with `env` as the whole process environment (the
+ * AWS SDK reads its endpoint and credentials from there), in `cwd` (the
+ * build's own disk), translating its arguments as cli.ts does. Only the
+ * fan-out's commands are known: `list --mode aws` and `one --mode aws`.
+ */
+export async function runStageCommand(
+  command: string,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  seams: StageSeams
+): Promise<void> {
+  const match = /^repoguard-pipeline (list|one) --mode aws$/.exec(command);
+  if (!match) throw new Error(`not a fan-out stage command: ${command}`);
+  const saved = process.env;
+  const savedCwd = process.cwd();
+  process.env = { ...env };
+  process.chdir(cwd);
+  try {
+    const options: IRunnerOptions = { mode: 'aws', env: process.env, ...seams };
+    if (match[1] === 'list') {
+      // cli.ts `list`: the items target from the environment, --max from REPOGUARD_MAX_REQUESTS.
+      if (!env.REPOGUARD_ITEMS_BUCKET || !env.REPOGUARD_ITEMS_KEY) {
+        throw new Error('list: REPOGUARD_ITEMS_BUCKET and REPOGUARD_ITEMS_KEY are required');
+      }
+      const max = env.REPOGUARD_MAX_REQUESTS ? Number(env.REPOGUARD_MAX_REQUESTS) : undefined;
+      await listToItems(
+        { ...options, max },
+        `s3://${env.REPOGUARD_ITEMS_BUCKET}/${env.REPOGUARD_ITEMS_KEY}`
+      );
+    } else {
+      // cli.ts `one`: the request id and an optional failure from the environment.
+      if (!env.REPOGUARD_REQUEST_ID) throw new Error('one: REPOGUARD_REQUEST_ID is required');
+      await runOne({
+        ...options,
+        requestId: env.REPOGUARD_REQUEST_ID,
+        failure: env.REPOGUARD_CHILD_FAILURE ? env.REPOGUARD_CHILD_FAILURE : undefined
+      });
+    }
+  } finally {
+    process.chdir(savedCwd);
+    process.env = saved;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** moto_server on loopback; resolves once it answers. */
+export async function startMotoServer(): Promise<{ endpoint: string; stop: () => void }> {
+  if (!existsSync(MOTO)) {
+    throw new Error(`${MOTO} is missing: install the python test extra (moto[server])`);
+  }
+  const port = await freePort();
+  const child: ChildProcess = spawn(MOTO, ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: 'ignore'
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) break;
+    try {
+      await fetch(`${endpoint}/moto-api/`);
+      return { endpoint, stop: () => child.kill('SIGTERM') };
+    } catch {
+      await new Promise(r => setTimeout(r, 100));
+    }
+  }
+  child.kill('SIGKILL');
+  throw new Error('moto_server did not start');
+}
