@@ -144,11 +144,18 @@ export function checkov(): IScannerSpec {
         return annotate(
           {
             version: '2.1.0',
-            runs: [{ tool: { driver: { name: 'checkov', rules: [] } }, results: [] }]
+            // checkov's own driver name, as in the logs it writes.
+            runs: [{ tool: { driver: { name: 'Checkov', rules: [] } }, results: [] }]
           },
           'checkov',
           'config',
-          [config],
+          [
+            config,
+            pinnedArgs(
+              'not run: no Dockerfile, workflow, Terraform, CloudFormation or Kubernetes file',
+              []
+            )
+          ],
           []
         );
       }
