@@ -34,7 +34,6 @@ const DIST = path.join(__dirname, '..', 'dist');
 const engine = require(
   path.join(DIST, 'backend-infra', 'pipeline', 'test', 'support', 'fanout-engine.js')
 );
-const { CreateBucketCommand, S3Client } = require('@aws-sdk/client-s3');
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
@@ -114,17 +113,7 @@ function peak(builds) {
   env = moto.env;
   let failed = false;
   try {
-    const s3 = new S3Client({
-      endpoint: moto.endpoint,
-      region: moto.env.AWS_REGION,
-      forcePathStyle: true,
-      credentials: {
-        accessKeyId: moto.env.AWS_ACCESS_KEY_ID,
-        secretAccessKey: moto.env.AWS_SECRET_ACCESS_KEY
-      }
-    });
-    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    s3.destroy();
+    await engine.createBucket(moto, BUCKET);
     const arn = await engine.createStateMachine(moto, template.definition);
 
     const t0 = Date.now();

@@ -144,6 +144,19 @@ export class PipelineStack extends Stack {
       signerRoleNames: SIGNING_STAGES.map(stage => `${prefix}-${stage}-stage`)
     });
     const signing = { REPOGUARD_SIGNING_KEY_ARN: this.attestationKey.key.keyArn };
+    /** What a stage that mails needs: assume the sender role across accounts, or send itself. */
+    const mailStatement = (): iam.PolicyStatement =>
+      props.mail.senderRoleArn
+        ? new iam.PolicyStatement({
+            sid: 'AssumeMailSender',
+            actions: ['sts:AssumeRole'],
+            resources: [props.mail.senderRoleArn]
+          })
+        : MailIdentity.sendStatement(
+            props.mail.identityArn,
+            props.mail.configurationSetArn,
+            props.mail.mailFrom
+          );
 
     // The GitHub token: created empty-ish (a generated placeholder to overwrite) or imported.
     if (props.githubTokenSecretArn) {
@@ -272,23 +285,7 @@ export class PipelineStack extends Stack {
     this.store.reportBucket.grantReadWrite(this.stages.finish.role);
     this.store.reportBucket.grantRead(this.stages.ingest.role, `${INBOX_PREFIX}*`);
     this.store.reportBucket.grantDelete(this.stages.ingest.role, `${INBOX_PREFIX}*`);
-    if (props.mail.senderRoleArn) {
-      this.stages.finish.role.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'AssumeMailSender',
-          actions: ['sts:AssumeRole'],
-          resources: [props.mail.senderRoleArn]
-        })
-      );
-    } else {
-      this.stages.finish.role.addToPolicy(
-        MailIdentity.sendStatement(
-          props.mail.identityArn,
-          props.mail.configurationSetArn,
-          props.mail.mailFrom
-        )
-      );
-    }
+    this.stages.finish.role.addToPolicy(mailStatement());
 
     // The fan-out: a state machine that starts one build per pending request (constructs/fan-out.ts).
     this.fanOut = new FanOut(this, 'FanOut', {
@@ -305,17 +302,7 @@ export class PipelineStack extends Stack {
       tokenSecret: this.tokenSecret,
       reportBucket: this.store.reportBucket,
       itemsBucket: this.store.artifactBucket,
-      mailStatement: props.mail.senderRoleArn
-        ? new iam.PolicyStatement({
-            sid: 'AssumeMailSender',
-            actions: ['sts:AssumeRole'],
-            resources: [props.mail.senderRoleArn]
-          })
-        : MailIdentity.sendStatement(
-            props.mail.identityArn,
-            props.mail.configurationSetArn,
-            props.mail.mailFrom
-          ),
+      mailStatement: mailStatement(),
       requestEnvironment: {
         ...signing,
         REPOGUARD_SES_CONFIGURATION_SET: props.mail.configurationSetName,
@@ -335,17 +322,7 @@ export class PipelineStack extends Stack {
       tokenSecret: this.tokenSecret,
       reportBucket: this.store.reportBucket,
       attestationKey: this.attestationKey,
-      mailStatement: props.mail.senderRoleArn
-        ? new iam.PolicyStatement({
-            sid: 'AssumeMailSender',
-            actions: ['sts:AssumeRole'],
-            resources: [props.mail.senderRoleArn]
-          })
-        : MailIdentity.sendStatement(
-            props.mail.identityArn,
-            props.mail.configurationSetArn,
-            props.mail.mailFrom
-          ),
+      mailStatement: mailStatement(),
       environment: {
         ...signing,
         REPOGUARD_SES_CONFIGURATION_SET: props.mail.configurationSetName,

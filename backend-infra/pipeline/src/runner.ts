@@ -4,10 +4,10 @@
  * manifest file between them (as CodeBuild runs them). Same stage code in
  * both cases.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { awsAdapters } from './adapters/aws';
@@ -391,7 +391,13 @@ export async function runOne(options: IOneOptions): Promise<IManifestItem | unde
   const executionId = options.executionId ?? newExecutionId(options.env);
   const write = options.write ?? ((line: string) => process.stdout.write(line + '\n'));
   const root = workspace ? workspace.workDir : path.resolve('repoguard-work');
-  const dir = path.join(root, executionId, 'one');
+  // Children of one execution may share a disk (a CodeBuild double, the embedded
+  // mode): each works, and cleans up, in a folder of its own request.
+  const dir = path.join(
+    root,
+    executionId,
+    `one-${createHash('sha256').update(options.requestId).digest('hex').slice(0, 16)}`
+  );
   const progress = progressFor({ ...options, write }, executionId, adapters);
   try {
     const snapshot = await adapters.ledger.read();
@@ -435,7 +441,9 @@ export async function runOne(options: IOneOptions): Promise<IManifestItem | unde
     return item;
   } finally {
     await adapters.ledger.close?.();
-    await rm(path.dirname(dir), { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
+    // The execution's folder goes with its last child (another may still be working in it).
+    await rmdir(path.dirname(dir)).catch(() => undefined);
   }
 }
 

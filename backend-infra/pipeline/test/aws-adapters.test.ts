@@ -85,6 +85,11 @@ const notFound = {
   status: '404'
 };
 
+/** Octokit as the publisher gets it, its requests answered by `githubFetch`. */
+function octokitFor(routes: Record<string, Reply[]>, calls: ICall[]): Octokit {
+  return new Octokit({ auth: TOKEN, log: quiet, request: { fetch: githubFetch(routes, calls) } });
+}
+
 function repository(name: string, cloneUrl: string) {
   // Trimmed from the "Create an organization repository" 201 example of the GitHub REST docs.
   return {
@@ -117,21 +122,15 @@ describe('GitHub publisher (octokit) against spec-derived GitHub REST responses 
 
   it('creates the private repo in the org when it does not exist, then pushes the commit and the tag', async () => {
     const calls: ICall[] = [];
-    const octokit = new Octokit({
-      auth: TOKEN,
-      log: quiet,
-      request: {
-        fetch: githubFetch(
-          {
-            'GET /repos/acme-approved/statlite': [{ status: 404, body: notFound }],
-            'POST /orgs/acme-approved/repos': [
-              { status: 201, body: repository('statlite', `file://${remote}`) }
-            ]
-          },
-          calls
-        )
-      }
-    });
+    const octokit = octokitFor(
+      {
+        'GET /repos/acme-approved/statlite': [{ status: 404, body: notFound }],
+        'POST /orgs/acme-approved/repos': [
+          { status: 201, body: repository('statlite', `file://${remote}`) }
+        ]
+      },
+      calls
+    );
     const publisher = new GitHubPublisher({ octokit, org: ORG, token: TOKEN });
     const result = await publisher.publish({
       packageName: 'statlite',
@@ -156,20 +155,14 @@ describe('GitHub publisher (octokit) against spec-derived GitHub REST responses 
 
   it("exports a mirror's commit for the re-scan: the clone URL from the API, exactly that commit, no history", async () => {
     const calls: ICall[] = [];
-    const octokit = new Octokit({
-      auth: TOKEN,
-      log: quiet,
-      request: {
-        fetch: githubFetch(
-          {
-            'GET /repos/acme-approved/statlite': [
-              { status: 200, body: repository('statlite', `file://${remote}`) }
-            ]
-          },
-          calls
-        )
-      }
-    });
+    const octokit = octokitFor(
+      {
+        'GET /repos/acme-approved/statlite': [
+          { status: 200, body: repository('statlite', `file://${remote}`) }
+        ]
+      },
+      calls
+    );
     const publisher = new GitHubPublisher({ octokit, org: ORG, token: TOKEN });
     const dest = await tempDir('rg-gh-export-');
     await publisher.exportCommit('statlite', source.sha, dest);
@@ -187,31 +180,25 @@ describe('GitHub publisher (octokit) against spec-derived GitHub REST responses 
 
   it('on a rerun finds the repo and the tag (GET 200s) and pushes nothing', async () => {
     const calls: ICall[] = [];
-    const octokit = new Octokit({
-      auth: TOKEN,
-      log: quiet,
-      request: {
-        fetch: githubFetch(
+    const octokit = octokitFor(
+      {
+        'GET /repos/acme-approved/statlite': [
+          { status: 200, body: repository('statlite', 'file:///nonexistent.git') }
+        ],
+        'GET /repos/acme-approved/statlite/git/ref/tags/r-42': [
           {
-            'GET /repos/acme-approved/statlite': [
-              { status: 200, body: repository('statlite', 'file:///nonexistent.git') }
-            ],
-            'GET /repos/acme-approved/statlite/git/ref/tags/r-42': [
-              {
-                status: 200,
-                body: {
-                  ref: 'refs/tags/r-42',
-                  node_id: 'REF_x',
-                  url: 'https://api.github.com/…',
-                  object: { sha: source.sha, type: 'commit', url: 'https://api.github.com/…' }
-                }
-              }
-            ]
-          },
-          calls
-        )
-      }
-    });
+            status: 200,
+            body: {
+              ref: 'refs/tags/r-42',
+              node_id: 'REF_x',
+              url: 'https://api.github.com/…',
+              object: { sha: source.sha, type: 'commit', url: 'https://api.github.com/…' }
+            }
+          }
+        ]
+      },
+      calls
+    );
     const result = await new GitHubPublisher({ octokit, org: ORG, token: TOKEN }).publish({
       packageName: 'statlite',
       source: sourceDir,
@@ -226,34 +213,28 @@ describe('GitHub publisher (octokit) against spec-derived GitHub REST responses 
   it('retries 502 and rate-limited 403 answers with backoff, then succeeds', async () => {
     const calls: ICall[] = [];
     const reset = String(Math.ceil(Date.now() / 1000));
-    const octokit = new Octokit({
-      auth: TOKEN,
-      log: quiet,
-      request: {
-        fetch: githubFetch(
+    const octokit = octokitFor(
+      {
+        'GET /repos/acme-approved/retried': [
+          { status: 502, body: { message: 'Server Error' } },
           {
-            'GET /repos/acme-approved/retried': [
-              { status: 502, body: { message: 'Server Error' } },
-              {
-                status: 403,
-                body: {
-                  message: 'API rate limit exceeded for installation ID 1.',
-                  documentation_url:
-                    'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api'
-                },
-                headers: {
-                  'x-ratelimit-limit': '5000',
-                  'x-ratelimit-remaining': '0',
-                  'x-ratelimit-reset': reset
-                }
-              },
-              { status: 200, body: repository('retried', `file://${remote}`) }
-            ]
+            status: 403,
+            body: {
+              message: 'API rate limit exceeded for installation ID 1.',
+              documentation_url:
+                'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api'
+            },
+            headers: {
+              'x-ratelimit-limit': '5000',
+              'x-ratelimit-remaining': '0',
+              'x-ratelimit-reset': reset
+            }
           },
-          calls
-        )
-      }
-    });
+          { status: 200, body: repository('retried', `file://${remote}`) }
+        ]
+      },
+      calls
+    );
     const publisher = new GitHubPublisher({
       octokit,
       org: ORG,
@@ -268,26 +249,20 @@ describe('GitHub publisher (octokit) against spec-derived GitHub REST responses 
 
   it('does not retry a 401 and never shows the token in the error', async () => {
     const calls: ICall[] = [];
-    const octokit = new Octokit({
-      auth: TOKEN,
-      log: quiet,
-      request: {
-        fetch: githubFetch(
+    const octokit = octokitFor(
+      {
+        'GET /repos/acme-approved/x': [
           {
-            'GET /repos/acme-approved/x': [
-              {
-                status: 401,
-                body: {
-                  message: 'Bad credentials',
-                  documentation_url: 'https://docs.github.com/rest'
-                }
-              }
-            ]
-          },
-          calls
-        )
-      }
-    });
+            status: 401,
+            body: {
+              message: 'Bad credentials',
+              documentation_url: 'https://docs.github.com/rest'
+            }
+          }
+        ]
+      },
+      calls
+    );
     await assert.rejects(
       new GitHubPublisher({ octokit, org: ORG, token: TOKEN }).ensureRepo('x', 'x'),
       (error: unknown) => {

@@ -6,9 +6,7 @@
  * envelopes that the Python installer's verifier and node's verify accept.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -34,50 +32,19 @@ import { parseRequests } from '../../../src/common';
 import { drainInbox } from '../src/adapters/aws/inbox';
 import { GitLedger } from '../src/ledger';
 import { fakeAwsCredentials, makeWorkspace, requestRow } from './helpers';
+import { startMotoServer } from './support/moto';
 import { consoleReportLink, sesClient } from '../src/adapters/aws';
 import { SesMailer } from '../src/adapters/aws/ses';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..', '..');
-const MOTO = path.join(ROOT, '.venv', 'bin', 'moto_server');
 /** Test secrets are made at run time, never committed. */
 const KEYS = fakeAwsCredentials();
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** moto_server on loopback; resolves once it answers. */
-export async function startMoto(): Promise<{ endpoint: string; stop: () => void }> {
-  assert.ok(existsSync(MOTO), `${MOTO} is missing: install the python test extra (moto[server])`);
-  const port = await freePort();
-  const child: ChildProcess = spawn(MOTO, ['-H', '127.0.0.1', '-p', String(port)], {
-    stdio: 'ignore'
-  });
-  const endpoint = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      await fetch(`${endpoint}/moto-api/`);
-      return { endpoint, stop: () => child.kill('SIGTERM') };
-    } catch {
-      await new Promise(r => setTimeout(r, 100));
-    }
-  }
-  child.kill('SIGKILL');
-  throw new Error('moto_server did not start');
-}
 
 describe('SES through an assumed role (emulator: moto server on 127.0.0.1)', () => {
   let moto: { endpoint: string; stop: () => void };
   const saved = { ...process.env };
   before(async () => {
-    moto = await startMoto();
+    moto = await startMotoServer();
     Object.assign(process.env, {
       AWS_ENDPOINT_URL: moto.endpoint,
       AWS_ACCESS_KEY_ID: KEYS.accessKeyId,
@@ -121,7 +88,7 @@ describe('SES through an assumed role (emulator: moto server on 127.0.0.1)', () 
 describe('request inbox in S3 (emulator: moto server on 127.0.0.1)', () => {
   let moto: { endpoint: string; stop: () => void };
   before(async () => {
-    moto = await startMoto();
+    moto = await startMotoServer();
   });
   after(() => moto?.stop());
 
@@ -206,7 +173,7 @@ describe('KMS attestation signer against moto (server on 127.0.0.1)', () => {
   let moto: { endpoint: string; stop: () => void };
   let client: KMSClient;
   before(async () => {
-    moto = await startMoto();
+    moto = await startMotoServer();
     client = new KMSClient({
       endpoint: moto.endpoint,
       region: 'eu-west-1',

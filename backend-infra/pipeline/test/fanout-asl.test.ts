@@ -19,7 +19,6 @@ import { readdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { SMTPServer } from 'smtp-server';
 import { runOne } from '../src/runner';
 import type { Workspace } from '../src/workspace';
@@ -34,6 +33,7 @@ import {
 } from './helpers';
 import {
   codeBuildDouble,
+  createBucket,
   createStateMachine,
   scannerFolder,
   startExecution,
@@ -114,17 +114,7 @@ describe('fan-out state machine in moto Step Functions (emulator, 127.0.0.1): sy
     });
     moto = await startMoto(await double.listen());
     env = moto.env;
-    const s3 = new S3Client({
-      endpoint: moto.endpoint,
-      region: moto.env.AWS_REGION,
-      forcePathStyle: true,
-      credentials: {
-        accessKeyId: moto.env.AWS_ACCESS_KEY_ID,
-        secretAccessKey: moto.env.AWS_SECRET_ACCESS_KEY
-      }
-    });
-    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    s3.destroy();
+    await createBucket(moto, BUCKET);
     stateMachineArn = await createStateMachine(moto, template.definition);
   });
 

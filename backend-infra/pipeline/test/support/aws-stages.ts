@@ -11,9 +11,7 @@
  *   so it cannot reach a child process; this is the one reason it runs here;
  * - `startMotoServer`: `.venv/bin/moto_server` on 127.0.0.1.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { buildRepoGuardApp } from '../../../lib/app';
@@ -24,16 +22,58 @@ import { listToItems, runOne, type IRunnerOptions } from '../../src/runner';
 
 /** backend-infra/ (source tree), from dist/backend-infra/pipeline/test/support. */
 const BACKEND = path.resolve(__dirname, '..', '..', '..', '..', '..');
-const ROOT = path.resolve(BACKEND, '..');
-const MOTO = path.join(ROOT, '.venv', 'bin', 'moto_server');
 
 export interface IStageProject {
   logicalId: string;
   name: string;
+  timeoutMinutes: number;
   /** The buildspec's one build command. */
   command: string;
   /** Its environment variables, intrinsics resolved. */
   env: Record<string, string>;
+}
+
+/** The pipeline stack's resources, synthesized as `cdk synth` does (cdk.json's context plus `context`). */
+export function pipelineResources(
+  context: Record<string, unknown> = {}
+): Array<[string, { Type: string; Properties: any }]> {
+  const cdkJson = JSON.parse(readFileSync(path.join(BACKEND, 'cdk.json'), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
+  const app = new App({ analyticsReporting: false, context: { ...cdkJson.context, ...context } });
+  const stacks = buildRepoGuardApp(app, loadConfig(app.node), { nag: false });
+  const template = app.synth().getStackByName(stacks.pipeline.stackName).template as {
+    Resources: Record<string, { Type: string; Properties: any }>;
+  };
+  return Object.entries(template.Resources);
+}
+
+/** The NO_SOURCE CodeBuild projects among `resources`, by name, their environment resolved by `resolve`. */
+export function stageProjects(
+  resources: Array<[string, { Type: string; Properties: any }]>,
+  resolve: (value: unknown) => string
+): Map<string, IStageProject> {
+  const projects = new Map<string, IStageProject>();
+  for (const [id, r] of resources) {
+    if (r.Type !== 'AWS::CodeBuild::Project' || r.Properties.Source?.Type !== 'NO_SOURCE') continue;
+    const spec = JSON.parse(String(r.Properties.Source.BuildSpec)) as {
+      phases: { build: { commands: string[] } };
+    };
+    const commands = spec.phases.build.commands;
+    if (commands.length !== 1) throw new Error(`${id}: expected one build command`);
+    const env: Record<string, string> = {};
+    for (const v of r.Properties.Environment?.EnvironmentVariables ?? []) {
+      env[String(v.Name)] = resolve(v.Value);
+    }
+    projects.set(String(r.Properties.Name), {
+      logicalId: id,
+      name: String(r.Properties.Name),
+      timeoutMinutes: Number(r.Properties.TimeoutInMinutes),
+      command: commands[0],
+      env
+    });
+  }
+  return projects;
 }
 
 /**
@@ -46,14 +86,7 @@ export function synthesizeProjects(
   names: Record<string, string>,
   context: Record<string, unknown> = {}
 ): Map<string, IStageProject> {
-  const cdkJson = JSON.parse(readFileSync(path.join(BACKEND, 'cdk.json'), 'utf8')) as {
-    context?: Record<string, unknown>;
-  };
-  const app = new App({ analyticsReporting: false, context: { ...cdkJson.context, ...context } });
-  const stacks = buildRepoGuardApp(app, loadConfig(app.node), { nag: false });
-  const template = app.synth().getStackByName(stacks.pipeline.stackName).template as {
-    Resources: Record<string, { Type: string; Properties: any }>;
-  };
+  const resources = pipelineResources(context);
   const named = (id: string): string => {
     const hit = Object.entries(names).find(([prefix]) => id.startsWith(prefix));
     if (!hit) throw new Error(`no test name for the template's reference to ${id}`);
@@ -77,26 +110,7 @@ export function synthesizeProjects(
     }
     throw new Error(`cannot resolve ${JSON.stringify(value)}`);
   };
-  const projects = new Map<string, IStageProject>();
-  for (const [id, r] of Object.entries(template.Resources)) {
-    if (r.Type !== 'AWS::CodeBuild::Project' || r.Properties.Source?.Type !== 'NO_SOURCE') continue;
-    const spec = JSON.parse(String(r.Properties.Source.BuildSpec)) as {
-      phases: { build: { commands: string[] } };
-    };
-    const commands = spec.phases.build.commands;
-    if (commands.length !== 1) throw new Error(`${id}: expected one build command`);
-    const env: Record<string, string> = {};
-    for (const v of r.Properties.Environment?.EnvironmentVariables ?? []) {
-      env[String(v.Name)] = resolve(v.Value);
-    }
-    projects.set(String(r.Properties.Name), {
-      logicalId: id,
-      name: String(r.Properties.Name),
-      command: commands[0],
-      env
-    });
-  }
-  return projects;
+  return stageProjects(resources, resolve);
 }
 
 /** The seams a stage command runs with in this process (code options, never environment). */
@@ -147,36 +161,4 @@ export async function runStageCommand(
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** moto_server on loopback; resolves once it answers. */
-export async function startMotoServer(): Promise<{ endpoint: string; stop: () => void }> {
-  if (!existsSync(MOTO)) {
-    throw new Error(`${MOTO} is missing: install the python test extra (moto[server])`);
-  }
-  const port = await freePort();
-  const child: ChildProcess = spawn(MOTO, ['-H', '127.0.0.1', '-p', String(port)], {
-    stdio: 'ignore'
-  });
-  const endpoint = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) break;
-    try {
-      await fetch(`${endpoint}/moto-api/`);
-      return { endpoint, stop: () => child.kill('SIGTERM') };
-    } catch {
-      await new Promise(r => setTimeout(r, 100));
-    }
-  }
-  child.kill('SIGKILL');
-  throw new Error('moto_server did not start');
-}
+export { startMotoServer } from './moto';

@@ -9,16 +9,13 @@
  *
  * The one substitution in a command: `--mode aws` becomes `--local WS` (the
  * embedded adapters: the request repo, the mirrors and the mail are local),
- * and `repoguard-pipeline` is this checkout's CLI. As CodeBuild gives each
- * build its own disk, each build runs on its own view of the workspace: the
- * shared state (request repo, mirrors, reports, outbox, keys, state, sources,
- * config) linked, its own `work/` (`one` removes `work/<execution>` when it
- * ends, which would pull the work of the execution's other children from
- * under them on a shared disk). Nothing listens beyond 127.0.0.1.
+ * and `repoguard-pipeline` is this checkout's CLI, every build on the one
+ * workspace (`one` works in a folder of its own request). Nothing listens
+ * beyond 127.0.0.1.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -30,10 +27,10 @@ import {
   SFNClient,
   StartExecutionCommand
 } from '@aws-sdk/client-sfn';
-import { App } from 'aws-cdk-lib';
-import { buildRepoGuardApp } from '../../../lib/app';
-import { loadConfig } from '../../../lib/config';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { fakeAwsCredentials, tempDir, PIPELINE_CLI } from '../helpers';
+import { pipelineResources, stageProjects, type IStageProject } from './aws-stages';
+import { freePort } from './moto';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -47,15 +44,7 @@ const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
 
 /** A CodeBuild project of the template. */
-export interface IProject {
-  logicalId: string;
-  name: string;
-  timeoutMinutes: number;
-  /** The buildspec's one build command. */
-  command: string;
-  /** Its environment variables, intrinsics resolved. */
-  env: Record<string, string>;
-}
+export type IProject = IStageProject;
 
 export interface IFanOutTemplate {
   /** The state machine's definition, references resolved to the test's names. */
@@ -73,15 +62,7 @@ export function synthesizeFanOut(
   names: Record<string, string>,
   context: Record<string, unknown> = {}
 ): IFanOutTemplate {
-  const cdkJson = JSON.parse(readFileSync(path.join(BACKEND, 'cdk.json'), 'utf8')) as {
-    context?: Record<string, unknown>;
-  };
-  const app = new App({ analyticsReporting: false, context: { ...cdkJson.context, ...context } });
-  const stacks = buildRepoGuardApp(app, loadConfig(app.node), { nag: false });
-  const template = app.synth().getStackByName(stacks.pipeline.stackName).template as {
-    Resources: Record<string, { Type: string; Properties: any }>;
-  };
-  const resources = Object.entries(template.Resources);
+  const resources = pipelineResources(context);
   const projectName = new Map<string, string>();
   for (const [id, r] of resources) {
     if (r.Type === 'AWS::CodeBuild::Project') projectName.set(id, String(r.Properties.Name));
@@ -106,26 +87,7 @@ export function synthesizeFanOut(
   if (machines.length !== 1) throw new Error(`expected one state machine, got ${machines.length}`);
   const definition = resolve(machines[0][1].Properties.DefinitionString, true);
 
-  const projects = new Map<string, IProject>();
-  for (const [id, r] of resources) {
-    if (r.Type !== 'AWS::CodeBuild::Project' || r.Properties.Source?.Type !== 'NO_SOURCE') continue;
-    const spec = JSON.parse(String(r.Properties.Source.BuildSpec)) as {
-      phases: { build: { commands: string[] } };
-    };
-    const commands = spec.phases.build.commands;
-    if (commands.length !== 1) throw new Error(`${id}: expected one build command`);
-    const env: Record<string, string> = {};
-    for (const v of r.Properties.Environment?.EnvironmentVariables ?? []) {
-      env[String(v.Name)] = resolve(v.Value, false);
-    }
-    projects.set(String(r.Properties.Name), {
-      logicalId: id,
-      name: String(r.Properties.Name),
-      timeoutMinutes: Number(r.Properties.TimeoutInMinutes),
-      command: commands[0],
-      env
-    });
-  }
+  const projects = stageProjects(resources, value => resolve(value, false));
   return { definition, projects };
 }
 
@@ -223,23 +185,10 @@ export interface ICodeBuildDoubleOptions {
  */
 export function codeBuildDouble(options: ICodeBuildDoubleOptions) {
   const builds = new Map<string, IBuild>();
-  /** The workspace as one build sees it: the shared entries linked, its own `work/`. */
-  const SHARED = ['requests.git', 'private', 'keys', 'reports', 'outbox', 'state', 'sources'];
-  const view = (id: string): string => {
-    const root = path.join(path.dirname(options.workspace), 'builds', id.replace(/[^\w-]/g, '-'));
-    mkdirSync(path.join(root, 'work'), { recursive: true });
-    for (const entry of SHARED) {
-      mkdirSync(path.join(options.workspace, entry), { recursive: true });
-      symlinkSync(path.join(options.workspace, entry), path.join(root, entry));
-    }
-    const config = 'repoguard.config.json';
-    symlinkSync(path.join(options.workspace, config), path.join(root, config));
-    return root;
-  };
-  const argv = (project: IProject, id: string): string[] => {
+  const argv = (project: IProject): string[] => {
     const match = /^repoguard-pipeline (\w+) --mode aws$/.exec(project.command);
     if (!match) throw new Error(`${project.name}: unexpected buildspec command ${project.command}`);
-    return [process.execPath, PIPELINE_CLI, match[1], '--local', view(id)];
+    return [process.execPath, PIPELINE_CLI, match[1], '--local', options.workspace];
   };
   const start = (input: any): IBuild => {
     const project = options.projects.get(String(input.projectName));
@@ -247,7 +196,7 @@ export function codeBuildDouble(options: ICodeBuildDoubleOptions) {
     const overrides: Record<string, string> = {};
     for (const v of input.environmentVariablesOverride ?? []) overrides[v.name] = v.value;
     const id = `${project.name}:${randomBytes(8).toString('hex')}`;
-    const [cmd, ...args] = argv(project, id);
+    const [cmd, ...args] = argv(project);
     const child = spawn(cmd, args, {
       env: {
         ...options.env(),
@@ -358,12 +307,7 @@ export async function startMoto(codebuildEndpoint: string) {
     throw new Error(`${PYTHON} is missing: run the README setup (python test extra)`);
   }
   const credentials = fakeAwsCredentials();
-  const port = await new Promise<number>(resolve => {
-    const probe = http.createServer().listen(0, '127.0.0.1', () => {
-      const p = (probe.address() as AddressInfo).port;
-      probe.close(() => resolve(p));
-    });
-  });
+  const port = await freePort();
   const awsEnv = {
     AWS_ACCESS_KEY_ID: credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
@@ -407,6 +351,24 @@ export async function startMoto(codebuildEndpoint: string) {
 }
 
 export type Moto = Awaited<ReturnType<typeof startMoto>>;
+
+/** Create an S3 bucket in moto (path-style, as the items file is read). */
+export async function createBucket(moto: Moto, bucket: string): Promise<void> {
+  const s3 = new S3Client({
+    endpoint: moto.endpoint,
+    region: moto.env.AWS_REGION,
+    forcePathStyle: true,
+    credentials: {
+      accessKeyId: moto.env.AWS_ACCESS_KEY_ID,
+      secretAccessKey: moto.env.AWS_SECRET_ACCESS_KEY
+    }
+  });
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  } finally {
+    s3.destroy();
+  }
+}
 
 /** Create the state machine in moto; returns its ARN. */
 export async function createStateMachine(moto: Moto, definition: string): Promise<string> {
