@@ -91,6 +91,7 @@ export function buildRepoGuardApp(
     },
     logRetention,
     alertEmail: config.alertEmail,
+    infosecEmail: config.infosecEmail,
     fanOut: fanOutSettingsFromContext(app.node),
     rescanSchedule: config.rescanSchedule,
     studioAccount:

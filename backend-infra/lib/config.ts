@@ -63,6 +63,11 @@ export interface RepoGuardConfig {
   readonly mailFrom: string;
   /** Optional address subscribed to failed-execution notifications. @default - none */
   readonly alertEmail?: string;
+  /**
+   * InfoSec's address: the re-scan mails every revocation to it as well as to the requester
+   * (`REPOGUARD_INFOSEC_EMAIL` of the re-scan project). @default - none (the requester only)
+   */
+  readonly infosecEmail?: string;
   /** Retention of every log group, in days. @default 90 */
   readonly logRetentionDays: number;
   /** Whether the Studio stack is part of the app. @default false */
@@ -108,6 +113,9 @@ export const DEFAULTS = {
   studioInstallSpec: 'repoguard==0.1.0',
   rescanSchedule: 'rate(1 day)'
 } as const;
+
+/** One address, nothing around it (no list, no display name, no header-breaking characters). */
+const EMAIL = /^[^@\s,;<>"']+@[^@\s,;<>"']+\.[^@\s,;<>"']+$/;
 
 /** Raised on an invalid context value, naming the key. */
 export class ConfigError extends Error {}
@@ -223,6 +231,12 @@ export function loadConfig(node: Pick<Node, 'tryGetContext'>): RepoGuardConfig {
   const sesIdentity = str(get, 'sesIdentity') ?? DEFAULTS.sesIdentity;
   if (!/^[^@\s]+@[^@\s]+$/.test(mailFrom))
     throw new ConfigError('context "mailFrom" must be an email address');
+  const infosecEmail = str(get, 'infosecEmail')?.trim();
+  if (infosecEmail !== undefined && !EMAIL.test(infosecEmail)) {
+    throw new ConfigError(
+      `context "infosecEmail" must be one email address (InfoSec's, mailed on every revocation), got ${JSON.stringify(infosecEmail)}`
+    );
+  }
   const identityDomain = sesIdentity.includes('@') ? undefined : sesIdentity.toLowerCase();
   if (
     identityDomain
@@ -275,6 +289,7 @@ export function loadConfig(node: Pick<Node, 'tryGetContext'>): RepoGuardConfig {
     sesIdentity,
     mailFrom,
     alertEmail: str(get, 'alertEmail'),
+    infosecEmail,
     logRetentionDays,
     enableStudio: bool(get, 'enableStudio', DEFAULTS.enableStudio),
     studioInstallSpec: str(get, 'studioInstallSpec') ?? DEFAULTS.studioInstallSpec,

@@ -71,6 +71,51 @@ describe('re-scan: CodeBuild project', () => {
   });
 });
 
+describe('re-scan: InfoSec address (CDK context infosecEmail)', () => {
+  test('becomes REPOGUARD_INFOSEC_EMAIL of the re-scan project, and only of the stages that mail InfoSec', () => {
+    const other = Template.fromStack(
+      buildApp({ infosecEmail: 'secops@example.com' }, { injectImage: true }).stacks.pipeline
+    );
+    const projects = resourcesOf(other, 'AWS::CodeBuild::Project');
+    const withIt = projects
+      .filter(([, p]) =>
+        (p.Properties!.Environment.EnvironmentVariables as any[]).some(
+          v => v.Name === 'REPOGUARD_INFOSEC_EMAIL'
+        )
+      )
+      .map(([id]) => id);
+    expect(withIt).toEqual([
+      logicalIdStartingWith(other, 'AWS::CodeBuild::Project', 'RescanStageProject')
+    ]);
+    const [, rescan] = projects.find(([id]) => id === withIt[0])!;
+    expect(rescan.Properties!.Environment.EnvironmentVariables).toContainEqual({
+      Name: 'REPOGUARD_INFOSEC_EMAIL',
+      Type: 'PLAINTEXT',
+      Value: 'secops@example.com'
+    });
+  });
+
+  test('absent by default (InfoSec is then mailed only if a config file names it)', () => {
+    expect(envOf(projectId()).REPOGUARD_INFOSEC_EMAIL).toBeUndefined();
+  });
+
+  test('a value that is not one email address is refused, naming the context key', () => {
+    const config = (infosecEmail: unknown) =>
+      loadConfig({ tryGetContext: (key: string) => ({ infosecEmail })[key] });
+    for (const bad of [
+      'infosec',
+      'a@example.com,b@example.com',
+      'InfoSec <i@example.com>',
+      'i@localhost'
+    ]) {
+      expect(() => config(bad)).toThrow(ConfigError);
+      expect(() => config(bad)).toThrow(/context "infosecEmail" must be one email address/);
+    }
+    expect(config(' secops@example.com ').infosecEmail).toBe('secops@example.com');
+    expect(config(undefined).infosecEmail).toBeUndefined();
+  });
+});
+
 describe('re-scan: role (least privilege)', () => {
   test('can kms:Sign (and read the public key) with the attestation key only', () => {
     const keyId = logicalIdStartingWith(template, 'AWS::KMS::Key', 'AttestationKey');

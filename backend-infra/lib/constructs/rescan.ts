@@ -9,6 +9,9 @@ import { Construct } from 'constructs';
 import type { AttestationKey } from './attestation-key';
 import type { ScanProject } from './scan-project';
 
+/** The build's variable naming InfoSec's address (read by pipeline/src/rescan.ts). */
+export const INFOSEC_EMAIL_ENV = 'REPOGUARD_INFOSEC_EMAIL';
+
 /** The re-scan's schedule when the CDK context gives none: once a day. */
 export const DEFAULT_RESCAN_SCHEDULE = 'rate(1 day)';
 
@@ -32,6 +35,11 @@ export interface RescanProps {
   readonly mailStatement: iam.PolicyStatement;
   /** Signs each `revoked` decision. */
   readonly attestationKey: AttestationKey;
+  /**
+   * InfoSec's address, mailed on every revocation besides the requester (the build's
+   * `REPOGUARD_INFOSEC_EMAIL`; it wins over `mail.infosec` of a config file). @default - none
+   */
+  readonly infosecEmail?: string;
   /** Environment beyond the common one (signing key, SES configuration set). */
   readonly environment?: Record<string, string>;
   /** Time limit of one re-scan build (every approved commit). @default 2 hours */
@@ -43,7 +51,7 @@ export interface RescanProps {
  * rescan --mode aws` (every approved commit exported from its private mirror
  * and checked with osv-scanner against today's advisories and policy; what now
  * fails is revoked: a signed `revoked` row, a report, a mail to the requester
- * and InfoSec), started by an EventBridge Scheduler schedule. Its role can do
+ * and to InfoSec (`infosecEmail`)), started by an EventBridge Scheduler schedule. Its role can do
  * what the finish stage does (token, report bucket, mail) plus `kms:Sign` on
  * the attestation key; the schedule's role can start this one project only.
  * Privileged like the scan stage: osv-scanner runs inside bubblewrap.
@@ -58,7 +66,11 @@ export class Rescan extends Construct {
       timeout: props.timeout ?? Duration.hours(2),
       privileged: true,
       // No local advisory database in the image: osv-scanner queries osv.dev (as in the scan stage).
-      env: { REPOGUARD_OSV_ONLINE: '1', ...(props.environment ?? {}) }
+      env: {
+        REPOGUARD_OSV_ONLINE: '1',
+        ...(props.environment ?? {}),
+        ...(props.infosecEmail ? { [INFOSEC_EMAIL_ENV]: props.infosecEmail } : {})
+      }
     });
     const role = this.stage.role;
     props.tokenSecret.grantRead(role);

@@ -82,6 +82,8 @@ export interface PipelineStackProps extends StackProps {
   readonly logRetention: logs.RetentionDays;
   /** Address subscribed to failed-execution alerts. @default - none */
   readonly alertEmail?: string;
+  /** InfoSec's address, mailed on every revocation by the re-scan. @default - none (the requester only) */
+  readonly infosecEmail?: string;
   /** Account of the Studio domain, when not this one: a `<prefix>-panel-reader` role is created for it. @default - none */
   readonly studioAccount?: string;
   /** The fan-out's concurrency, tolerated failures, max requests per run and sweep. @default - FanOut's defaults */
@@ -323,6 +325,7 @@ export class PipelineStack extends Stack {
       reportBucket: this.store.reportBucket,
       attestationKey: this.attestationKey,
       mailStatement: mailStatement(),
+      infosecEmail: props.infosecEmail,
       environment: {
         ...signing,
         REPOGUARD_SES_CONFIGURATION_SET: props.mail.configurationSetName,

@@ -44,6 +44,8 @@
  *   REPOGUARD_SCANNER_BIN_DIR          folder of the scanner executables (else PATH;
  *                                      REPOGUARD_SCANNER_BIN is read too)
  *   REPOGUARD_SMTP_PASSWORD            SMTP password when mail.transport is smtp with a user
+ *   REPOGUARD_INFOSEC_EMAIL            InfoSec's address, mailed on every revocation (rescan;
+ *                                      wins over mail.infosec of the config)
  */
 import { rescanOnce } from './rescan';
 import { Command, Option } from 'commander';

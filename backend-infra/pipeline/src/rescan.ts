@@ -14,7 +14,9 @@
  * A revocation is a new results row (`decision` `revoked`, same package and
  * commit, `request_id` `<original>-revoked-<n>`), a signed attestation whose
  * predicate names the decision it revokes, a report, and a mail to the
- * requester and to InfoSec (`mail.infosec` in the config). The installer
+ * requester and to InfoSec: env `REPOGUARD_INFOSEC_EMAIL` (the deployment's
+ * `infosecEmail`, set on the scheduled CodeBuild project), else `mail.infosec`
+ * in the config (the embedded workspace's repoguard.config.json). The installer
  * refuses a revoked commit; a newer ref can be requested again.
  *
  * Modes: `rescan --local DIR` (the workspace's adapters, Ed25519 key) and
@@ -61,6 +63,34 @@ export interface IRescanOptions {
   scan?: (source: string, outDir: string) => Promise<IScannerRun>;
 }
 
+/** The variable naming InfoSec's address (lib/constructs/rescan.ts sets it from CDK context). */
+export const INFOSEC_EMAIL_ENV = 'REPOGUARD_INFOSEC_EMAIL';
+
+/** One address, nothing around it: what may go into a To header. */
+const ONE_ADDRESS = /^[^@\s,;<>"']+@[^@\s,;<>"']+$/;
+
+/**
+ * InfoSec's address: the environment's (deployment-level) wins, else the config's
+ * `mail.infosec`; a value that is not one address is reported and not used.
+ */
+export function infosecAddress(
+  env: NodeJS.ProcessEnv,
+  mail: { infosec?: unknown } | undefined,
+  write: (line: string) => void
+): string | undefined {
+  const candidates: [string, unknown][] = [
+    [INFOSEC_EMAIL_ENV, env[INFOSEC_EMAIL_ENV]],
+    ['mail.infosec', mail?.infosec]
+  ];
+  for (const [source, value] of candidates) {
+    if (value === undefined || value === null || value === '') continue;
+    const text = typeof value === 'string' ? value.trim() : '';
+    if (ONE_ADDRESS.test(text)) return text;
+    write(`rescan: ${source} is not one email address; InfoSec is not mailed from it`);
+  }
+  return undefined;
+}
+
 export interface IRescanOutcome {
   checked: number;
   revoked: { package: string; commit: string; requestId: string; reason: string }[];
@@ -105,6 +135,11 @@ export async function rescanOnce(options: IRescanOptions): Promise<IRescanOutcom
     policy: (config as typeof config & { policy?: IPolicyConfig }).policy
   });
   const waivers = parseWaivers('').waivers;
+  const infosec = infosecAddress(
+    options.env ?? process.env,
+    config.mail as { infosec?: unknown } | undefined,
+    write
+  );
   const scan =
     options.scan ??
     ((source: string, outDir: string) =>
@@ -225,10 +260,9 @@ export async function rescanOnce(options: IRescanOptions): Promise<IRescanOutcom
         reason
       });
       write(`rescan  ${label}  REVOKED: ${reason}`);
-      const mail = config.mail as typeof config.mail & { infosec?: string };
       const recipients: [string | undefined, string][] = [
         [request.requester_email, requestId],
-        [mail?.infosec, `${requestId}-infosec`]
+        [infosec, `${requestId}-infosec`]
       ];
       for (const [to, key] of recipients) {
         if (!to) continue;

@@ -11,7 +11,7 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ATTESTATION_FILE, verifyEnvelope } from '../src/attest';
-import { rescanOnce } from '../src/rescan';
+import { INFOSEC_EMAIL_ENV, infosecAddress, rescanOnce } from '../src/rescan';
 import { runOnce } from '../src/runner';
 import type { Workspace } from '../src/workspace';
 import {
@@ -158,5 +158,72 @@ describe('rescan: approvals revisited against new advisories', () => {
     const outcome = await rescanOnce({ workspace: ws.root, write: quiet });
     assert.equal(outcome.checked, 0);
     assert.equal((await results(ws)).filter(r => r.decision === 'revoked').length, 1);
+  });
+});
+
+describe('rescan: InfoSec address from the deployment (REPOGUARD_INFOSEC_EMAIL)', () => {
+  let ws: Workspace;
+  const savedDb = process.env.OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY;
+  const savedInfosec = process.env[INFOSEC_EMAIL_ENV];
+  const quiet = () => undefined;
+
+  before(async () => {
+    useVenvScanners();
+    // No mail.infosec in the config: the AWS deployment sets none, only the project's env.
+    ws = await makeWorkspace({ scanners: ['osv'] });
+    const config = JSON.parse(await readFile(ws.configFile, 'utf8'));
+    assert.equal(config.mail.infosec, undefined);
+    const repo = await makeRepo(path.join(ws.sourcesDir, 'pinned-env'), {
+      'setup.py': 'from setuptools import setup\nsetup(name="pinned-env", version="1.0")\n',
+      'requirements.txt': 'rg-pinned-dep==1.0.0\n'
+    });
+    await addRequests(ws, [
+      requestRow({ request_id: 'r-env', package_name: 'pinned-env', repo_url: repo.url })
+    ]);
+    process.env.OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY = await advisoryDb([]);
+    await runOnce({ mode: 'local', workspace: ws.root, write: quiet });
+    assert.equal((await results(ws))[0].decision, 'approved');
+  });
+  after(() => {
+    for (const [name, value] of [
+      ['OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY', savedDb],
+      [INFOSEC_EMAIL_ENV, savedInfosec]
+    ] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+
+  it('with the variable set and no mail.infosec, the revocation mail goes to that address too', async () => {
+    process.env.OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY = await advisoryDb([NEW_ADVISORY]);
+    process.env[INFOSEC_EMAIL_ENV] = 'secops@example.com';
+    const outcome = await rescanOnce({ workspace: ws.root, write: quiet });
+    assert.equal(outcome.revoked.length, 1, JSON.stringify(outcome));
+    const mails = (await readdir(ws.outboxDir)).filter(m => m.startsWith('r-env-revoked-1'));
+    const texts = await Promise.all(mails.map(m => readFile(path.join(ws.outboxDir, m), 'utf8')));
+    const to = texts.map(t => /^To: (.*)$/m.exec(t)?.[1]?.trim()).sort();
+    assert.deepEqual(to, ['ds@example.com', 'secops@example.com']);
+    assert.ok(texts.every(t => /pinned-env: approval revoked/.test(t)));
+  });
+
+  it('the variable wins over mail.infosec; a value that is not one address is reported, not used', () => {
+    const lines: string[] = [];
+    const write = (line: string) => void lines.push(line);
+    const mail = { infosec: 'config@example.com' };
+    assert.equal(
+      infosecAddress({ [INFOSEC_EMAIL_ENV]: 'env@example.com' }, mail, write),
+      'env@example.com'
+    );
+    assert.equal(infosecAddress({}, mail, write), 'config@example.com');
+    assert.equal(infosecAddress({}, undefined, write), undefined);
+    assert.deepEqual(lines, []);
+    const bad = 'a@example.com, b@example.com';
+    assert.equal(infosecAddress({ [INFOSEC_EMAIL_ENV]: bad }, mail, write), 'config@example.com');
+    assert.equal(
+      infosecAddress({ [INFOSEC_EMAIL_ENV]: 'x@y\r\nBcc: z@w' }, undefined, write),
+      undefined
+    );
+    assert.equal(lines.length, 2);
+    assert.match(lines[0], /REPOGUARD_INFOSEC_EMAIL is not one email address/);
   });
 });
