@@ -51,11 +51,20 @@ export async function git(args: string[], options: IGitOptions = {}): Promise<st
 }
 
 /** Run git with `input` on its stdin; reject with git's stderr in the message. */
-export function gitWithInput(
+export async function gitWithInput(
   args: string[],
   input: string | Buffer,
   options: IGitOptions = {}
 ): Promise<string> {
+  return (await gitBytes(args, input, options)).toString('utf8');
+}
+
+/** Run git with `input` on its stdin; its stdout as bytes (object contents, sizes in bytes). */
+export function gitBytes(
+  args: string[],
+  input: string | Buffer,
+  options: IGitOptions = {}
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, {
       cwd: options.cwd,
@@ -74,7 +83,7 @@ export function gitWithInput(
     child.on('close', code => {
       clearTimeout(timer);
       if (code === 0) {
-        resolve(Buffer.concat(out).toString('utf8'));
+        resolve(Buffer.concat(out));
       } else {
         const detail = Buffer.concat(err).toString('utf8').trim();
         reject(new Error(`git ${subcommand(args)} failed: ${detail || `exit ${code}`}`));
@@ -82,6 +91,40 @@ export function gitWithInput(
     });
     child.stdin.end(input);
   });
+}
+
+/** One object of `git cat-file --batch`: its id and content, or null when missing. */
+export interface IBatchObject {
+  oid: string;
+  type: string;
+  content: Buffer;
+}
+
+/**
+ * Parse `git cat-file --batch` output for the names asked, in order: each is
+ * `<oid> <type> <size>` + LF + size bytes + LF, or `<name> missing` (or
+ * `ambiguous`) + LF.
+ */
+export function parseCatFileBatch(out: Buffer, count: number): (IBatchObject | null)[] {
+  const objects: (IBatchObject | null)[] = [];
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const eol = out.indexOf(10, at);
+    if (eol < 0) throw new Error('git cat-file: output ended early');
+    const header = out.subarray(at, eol).toString('utf8');
+    const m = /^([0-9a-f]{40,64}) (\S+) (\d+)$/.exec(header);
+    if (!m) {
+      objects.push(null); // `<name> missing` / `<name> ambiguous`
+      at = eol + 1;
+      continue;
+    }
+    const size = Number(m[3]);
+    const start = eol + 1;
+    if (start + size > out.length) throw new Error('git cat-file: object cut short');
+    objects.push({ oid: m[1], type: m[2], content: out.subarray(start, start + size) });
+    at = start + size + 1;
+  }
+  return objects;
 }
 
 /**

@@ -58,6 +58,60 @@ describe('git ledger (real git)', () => {
     assert.equal(gitSync(ws.requestRepo, 'rev-list', '--count', 'main').trim(), '51');
   });
 
+  it('groups the appends of one process that queue up into fewer commits, each caller told of its own rows', async () => {
+    const ws = await makeWorkspace();
+    const ledger = GitLedger.local(ws.requestRepo); // one instance: the embedded runner's worker pool
+    const ids = Array.from({ length: 20 }, (_, i) => `g-${i}`);
+    // Twenty workers record at once; g-3 twice (a retried record), and g-5 is already there.
+    await ledger.append(RESULTS_FILE, RESULT_COLUMNS, [resultRow('g-5')], {
+      uniqueBy: 'request_id'
+    });
+    const before = Number(gitSync(ws.requestRepo, 'rev-list', '--count', 'main').trim());
+    const outcomes = await Promise.all(
+      [...ids, 'g-3'].map(id =>
+        ledger.append(RESULTS_FILE, RESULT_COLUMNS, [resultRow(id)], {
+          uniqueBy: 'request_id',
+          message: `Record ${id}`
+        })
+      )
+    );
+    const appended = outcomes.map(o => o.appended);
+    // g-5 was recorded before, and of the two g-3 appends only the first counts.
+    assert.equal(appended[5], 0);
+    assert.equal(appended[3] + appended[20], 1);
+    assert.equal(
+      appended.reduce((a, b) => a + b, 0),
+      19
+    );
+    const results = parseResults((await ledger.read()).results);
+    assert.deepEqual(results.errors, []);
+    assert.deepEqual(results.rows.map(r => r.values.request_id).sort(), [...ids].sort());
+    const commits = Number(gitSync(ws.requestRepo, 'rev-list', '--count', 'main').trim()) - before;
+    assert.ok(commits >= 1 && commits < 19, `${commits} commits for 19 new rows`);
+    // Each grouped commit names the records it carries.
+    const log = gitSync(ws.requestRepo, 'log', '--format=%B', 'main');
+    for (const id of ids.filter(i => i !== 'g-5')) assert.match(log, new RegExp(`Record ${id}\\b`));
+    await ledger.close();
+  });
+
+  it('shares a queued read between callers, each getting its own copy', async () => {
+    const ws = await makeWorkspace();
+    const ledger = GitLedger.local(ws.requestRepo);
+    const [a, b, c] = await Promise.all([ledger.read(), ledger.read(), ledger.read()]);
+    assert.equal(a.sha, b.sha);
+    assert.equal(b.sha, c.sha);
+    assert.notEqual(a, b);
+    // A read asked once an append returned sees it (it never joins an older read).
+    const slow = ledger.read();
+    await ledger.append(RESULTS_FILE, RESULT_COLUMNS, [resultRow('after')], {
+      uniqueBy: 'request_id'
+    });
+    const later = ledger.read();
+    await slow;
+    assert.match((await later).results, /after/);
+    await ledger.close();
+  });
+
   it('retries rejected (non-fast-forward) pushes: 10 writers without the local lock lose no row', async () => {
     const ws = await makeWorkspace();
     const outcomes = await Promise.all(
