@@ -3,8 +3,13 @@
 The workspace is made by the real stage CLI, so the panel talks to a real
 embedded-mode backend. Two sample sources (one clean, one that is refused) are
 git repos under the workspace's allowed local root, as scripts/demo.sh makes
-them. The local runner (`repoguard-pipeline watch`) runs for as long as this
-server does: it is stopped at exit and, on Linux, dies with its parent.
+them. The workspace has its own advisory data: ``advisories/<Ecosystem>/*.json``
+(OSV records, the committed fixture to start with) compiled by scripts/osv-db.py
+into ``osv-db/``, which the runner, the re-scan and the kernels read
+(``OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY``); a test adds a record and recompiles
+(helpers/RepoGuardHelper.ts ``addAdvisory``). The local runner (`repoguard-pipeline
+watch`) runs for as long as this server does: it is stopped at exit and, on Linux,
+dies with its parent.
 """
 
 import atexit
@@ -35,6 +40,16 @@ for sample in sorted((_root / "demo" / "samples").iterdir()):
     subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", f"{sample.name} sample"], check=True)
+
+# The workspace's own advisory data, so that a test can add an advisory without touching
+# the machine's (.tools/osv-db) or another run's.
+shutil.copytree(_root / "backend-infra" / "pipeline" / "advisories", _workspace / "advisories")
+subprocess.run(
+    [sys.executable, str(_root / "scripts" / "osv-db.py"), "fixture",
+     str(_workspace / "advisories"), str(_workspace / "osv-db")],
+    check=True, stdout=subprocess.DEVNULL,
+)  # fmt: skip
+os.environ["OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY"] = str(_workspace / "osv-db")
 
 # Kernels inherit the server's environment: %repoguard finds the same workspace.
 os.environ["REPOGUARD_WORKSPACE"] = str(_workspace)

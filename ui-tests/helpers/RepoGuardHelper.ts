@@ -1,5 +1,22 @@
 import type { IJupyterLabPageFixture } from '@jupyterlab/galata';
 import type { Locator } from '@playwright/test';
+import { execFile } from 'node:child_process';
+import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+/** The repository root (ui-tests/helpers/..). */
+const ROOT = path.resolve(__dirname, '..', '..');
+const CLI = path.join(ROOT, 'backend-infra', 'pipeline', 'bin', 'repoguard-pipeline.js');
+const GIT_USER = ['-c', 'user.name=RepoGuard Galata', '-c', 'user.email=galata@localhost'];
+
+/** One .eml file of the workspace's outbox. */
+export interface IOutboxMail {
+  file: string;
+  text: string;
+}
 
 export interface IRequestFields {
   name: string;
@@ -142,6 +159,124 @@ export class RepoGuardHelper {
       await this.page.waitForTimeout(1000);
     }
     throw new Error(`seeding ${name}: not approved (${last.slice(0, 400)})`);
+  }
+
+  /**
+   * A new git repository under the workspace's allowed local root (`sources/`),
+   * one commit holding `files`; returns its `file://` URL and commit.
+   */
+  async addSource(
+    name: string,
+    files: Record<string, string>
+  ): Promise<{ url: string; sha: string }> {
+    const dir = path.join(await this.workspace(), 'sources', name);
+    for (const [file, text] of Object.entries(files)) {
+      await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
+      await writeFile(path.join(dir, file), text);
+    }
+    const git = (...args: string[]) => run('git', ['-C', dir, ...GIT_USER, ...args]);
+    await git('init', '-q', '-b', 'main');
+    await git('add', '-A');
+    await git('commit', '-qm', `${name} (Galata test source)`);
+    const sha = (await git('rev-parse', 'HEAD')).stdout.trim();
+    return { url: `file://${dir}`, sha };
+  }
+
+  /**
+   * Add an OSV record to the workspace's local advisory data
+   * (`advisories/<Ecosystem>/<id>.json`) and recompile `osv-db/` from it with
+   * scripts/osv-db.py, as jupyter_server_test_config.py made it.
+   */
+  async addAdvisory(record: {
+    id: string;
+    affected: { package: { ecosystem: string } }[];
+  }): Promise<string> {
+    const workspace = await this.workspace();
+    const folder = path.join(workspace, 'advisories', record.affected[0].package.ecosystem);
+    await mkdir(folder, { recursive: true });
+    await writeFile(path.join(folder, `${record.id}.json`), JSON.stringify(record, null, 2));
+    const db = this.advisoryDb(workspace);
+    await run('python3', [
+      path.join(ROOT, 'scripts', 'osv-db.py'),
+      'fixture',
+      path.join(workspace, 'advisories'),
+      db
+    ]);
+    return db;
+  }
+
+  /** The compiled advisory database the workspace's runner and re-scan read. */
+  advisoryDb(workspace: string): string {
+    return path.join(workspace, 'osv-db');
+  }
+
+  /**
+   * `repoguard-pipeline rescan --local WORKSPACE` (the embedded mode's
+   * scheduled job), against the workspace's advisory data; its output.
+   */
+  async rescan(env: Record<string, string> = {}): Promise<string> {
+    const workspace = await this.workspace();
+    const { stdout, stderr } = await run(process.execPath, [CLI, 'rescan', '--local', workspace], {
+      env: {
+        ...process.env,
+        REPOGUARD_OSV_ONLINE: '0',
+        OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY: this.advisoryDb(workspace),
+        ...env
+      },
+      timeout: 300000
+    });
+    return `${stdout}${stderr}`;
+  }
+
+  /** The workspace outbox's mails whose file name starts with `prefix`. */
+  async outbox(prefix = ''): Promise<IOutboxMail[]> {
+    const dir = path.join(await this.workspace(), 'outbox');
+    const files = (await readdir(dir)).filter(f => f.startsWith(prefix) && f.endsWith('.eml'));
+    return Promise.all(
+      files.sort().map(async file => ({ file, text: await readFile(path.join(dir, file), 'utf8') }))
+    );
+  }
+
+  /**
+   * Append a row to the results file by hand, as anyone with write access to
+   * the request repo could: clone, edit the CSV, commit, push (retried if the
+   * runner pushed first). Columns not given stay empty.
+   */
+  async appendResultRow(values: Record<string, string>): Promise<void> {
+    const repo = path.join(await this.workspace(), 'requests.git');
+    const clone = await mkdtemp(path.join(tmpdir(), 'repoguard-galata-edit-'));
+    const git = (...args: string[]) => run('git', ['-C', clone, ...GIT_USER, ...args]);
+    try {
+      await run('git', ['clone', '-q', repo, clone]);
+      for (let attempt = 0; ; attempt++) {
+        const file = path.join(clone, 'external-package-results.csv');
+        const text = await readFile(file, 'utf8');
+        const header = text.split('\n', 1)[0].split(',');
+        const cell = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+        const line = header.map(column => cell(values[column] ?? '')).join(',');
+        await writeFile(file, `${text.endsWith('\n') ? text : `${text}\n`}${line}\n`);
+        await git('commit', '-qam', `hand-made results row ${values.request_id ?? ''}`);
+        try {
+          await git('push', '-q', 'origin', 'HEAD:main');
+          return;
+        } catch (error) {
+          if (attempt >= 4) throw error;
+          await git('fetch', '-q', 'origin', 'main');
+          await git('reset', '-q', '--hard', 'origin/main');
+        }
+      }
+    } finally {
+      await rm(clone, { recursive: true, force: true });
+    }
+  }
+
+  /** Hide and show the panel again: it refreshes its lists when it is shown. */
+  async reopen(): Promise<Locator> {
+    if (await this.panel.isVisible()) {
+      await this.tab.click();
+      await this.panel.waitFor({ state: 'hidden' });
+    }
+    return this.open();
   }
 
   /** Wait for a request's status to reach `final`, returning every status seen on the way. */
