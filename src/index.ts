@@ -87,7 +87,9 @@ const plugin: JupyterFrontEndPlugin<IRepoGuardModel> = {
         const message =
           decision === 'refused'
             ? trans.__('RepoGuard refused %1: %2', name, request.message ?? '')
-            : trans.__('RepoGuard could not scan %1: %2', name, request.message ?? '');
+            : decision === 'revoked'
+              ? trans.__('RepoGuard revoked %1: %2', name, request.message ?? '')
+              : trans.__('RepoGuard could not scan %1: %2', name, request.message ?? '');
         Notification.error(message, {
           autoClose: false,
           actions: [
@@ -95,7 +97,8 @@ const plugin: JupyterFrontEndPlugin<IRepoGuardModel> = {
               label: trans.__('Show findings'),
               callback: () =>
                 void app.commands.execute(CommandIDs.openFindings, {
-                  requestId: request.request.request_id
+                  // A revocation's findings are under the revocation's own id.
+                  requestId: request.result?.request_id ?? request.request.request_id
                 })
             }
           ]

@@ -5,7 +5,7 @@ import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 import { RepoGuardClient, RepoGuardError } from './api';
 import { installInKernel } from './kernelInstall';
-import { inFlight, isFinal } from './status';
+import { inFlight, newDecisions } from './status';
 import { IDecisionEvent, IInstallState, IRepoGuardModel, RepoGuard } from './tokens';
 import { version as VERSION } from './version';
 
@@ -286,14 +286,11 @@ export class RepoGuardModel extends VDomModel implements IRepoGuardModel {
   }
 
   private _notifyDecisions(requests: readonly RepoGuard.IRequestStatus[]): void {
+    for (const entry of newDecisions(this._known, this._primed, requests)) {
+      this._decided.emit({ request: entry, decision: entry.status as RepoGuard.Decision });
+    }
     for (const entry of requests) {
-      const id = entry.request.request_id;
-      const before = this._known.get(id);
-      const wasPending = before !== undefined ? !isFinal(before) : this._primed;
-      if (isFinal(entry.status) && wasPending) {
-        this._decided.emit({ request: entry, decision: entry.status as RepoGuard.Decision });
-      }
-      this._known.set(id, entry.status);
+      this._known.set(entry.request.request_id, entry.status);
     }
     this._primed = true;
   }

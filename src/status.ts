@@ -11,6 +11,28 @@ export function isFinal(status: string): boolean {
   return (DECISIONS as readonly string[]).includes(status);
 }
 
+/**
+ * The requests whose decision the panel should announce, given the status each
+ * had when last seen (`known`): one that reached a decision since (or, once the
+ * first list is `primed`, appeared already decided), and an approval that a
+ * re-scan has since revoked (approved, then revoked: the user may have it
+ * installed). A request seen decided stays quiet.
+ */
+export function newDecisions(
+  known: ReadonlyMap<string, string>,
+  primed: boolean,
+  requests: readonly RepoGuard.IRequestStatus[]
+): RepoGuard.IRequestStatus[] {
+  return requests.filter(entry => {
+    const before = known.get(entry.request.request_id);
+    if (before === 'approved' && entry.status === 'revoked') {
+      return true;
+    }
+    const wasPending = before !== undefined ? !isFinal(before) : primed;
+    return isFinal(entry.status) && wasPending;
+  });
+}
+
 /** True while a request is waiting for or going through the pipeline. */
 export function inFlight(requests: readonly RepoGuard.IRequestStatus[]): boolean {
   return requests.some(r => !isFinal(r.status));

@@ -2,6 +2,7 @@ import {
   filterIndices,
   inFlight,
   installOutcome,
+  newDecisions,
   parseDependencies,
   searchKeys,
   unapprovedDependencies
@@ -51,5 +52,37 @@ describe('status helpers', () => {
     expect(installOutcome('x', true, 'Successfully installed x').status).toBe('installed');
     expect(installOutcome('x', false, 'repoguard: error: missing: requests').status).toBe('failed');
     expect(installOutcome('x', false, 'repoguard: error: missing: requests').missing).toEqual([]);
+  });
+});
+
+describe('newDecisions', () => {
+  const entry = (id: string, status: string) =>
+    ({ request: { request_id: id, package_name: id }, status }) as any;
+  const ids = (list: { request: { request_id: string } }[]) => list.map(e => e.request.request_id);
+
+  it('announces a request that reached a decision, not one already seen decided', () => {
+    const known = new Map([
+      ['a', 'scan'],
+      ['b', 'approved'],
+      ['c', 'refused']
+    ]);
+    const now = [entry('a', 'approved'), entry('b', 'approved'), entry('c', 'refused')];
+    expect(ids(newDecisions(known, true, now))).toEqual(['a']);
+  });
+
+  it('announces an approval that a re-scan revoked (the panel refreshes into revoked)', () => {
+    const known = new Map([
+      ['a', 'approved'],
+      ['b', 'revoked']
+    ]);
+    expect(ids(newDecisions(known, true, [entry('a', 'revoked'), entry('b', 'revoked')]))).toEqual([
+      'a'
+    ]);
+  });
+
+  it('stays quiet on the first list; after it, a request first seen decided is announced', () => {
+    const now = [entry('a', 'revoked'), entry('b', 'approved'), entry('c', 'queued')];
+    expect(newDecisions(new Map(), false, now)).toEqual([]);
+    expect(ids(newDecisions(new Map(), true, now))).toEqual(['a', 'b']);
   });
 });

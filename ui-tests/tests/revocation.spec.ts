@@ -125,10 +125,11 @@ test.describe('RepoGuard revocation', () => {
     await expect(refusal).toContainText(advisoryId);
     await page.unroute('**/repoguard/approved*');
 
-    // Once the panel refreshes, the request is marked revoked with the reason, and
-    // the approved list no longer offers it
+    // Once the panel refreshes, the request is marked revoked with the reason (and
+    // announced, as decisions are), and the approved list no longer offers it
     await repoguard.reopen();
     await expect(repoguard.status(name)).toHaveText('revoked', { timeout: 15000 });
+    await expect(page.getByText(`RepoGuard revoked ${name}: revoked on re-scan`)).toBeVisible();
     await expect(repoguard.myRequest(name)).toContainText('revoked on re-scan');
     await expect(repoguard.myRequest(name)).toContainText(advisoryId);
     await expect(repoguard.approvedRow(name)).toHaveCount(0);
