@@ -64,6 +64,14 @@ class Settings:
         """The host of the private package repos (production): the request repo's host."""
         return (urlsplit(self.request_repo_url).hostname or "").lower()
 
+    @property
+    def private_port(self) -> int | None:
+        """The request repo's port when its URL names one (GitHub Enterprise on a port)."""
+        try:
+            return urlsplit(self.request_repo_url).port
+        except ValueError:
+            return None
+
     def problem(self) -> str | None:
         """Why these settings cannot be used, or None."""
         if self.mode not in MODES:

@@ -97,7 +97,12 @@ class AwsBackend:
 
 
 def ls_remote_tip(store) -> str:
-    """The branch tip of a GitFileStore's remote, via ``git ls-remote`` (no REST API)."""
+    """The branch tip of a GitFileStore's remote, via ``git ls-remote`` (no REST API).
+
+    A deployed Studio's store is an ``InboxStore`` (``repoguard.deployment``): its
+    rows are read from the request repo of the GitFileStore it wraps, whose tip this is.
+    """
+    store = getattr(store, "read_store", store)
     env = store._env()  # the store's git environment: no system config, token in a header
     proc = subprocess.run(
         ["git", "ls-remote", store.url, f"refs/heads/{store.branch}"],

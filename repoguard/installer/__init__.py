@@ -117,7 +117,9 @@ def installer_from_settings(settings=None, *, python: str = sys.executable) -> I
         policy = SourcePolicy(private_dir=settings.workspace / "private")
         verifier = ApprovalVerifier.embedded(settings.workspace)
         return Installer(service, policy, python=python, verifier=verifier)
-    policy = SourcePolicy(host=settings.private_host, org=settings.private_org)
+    policy = SourcePolicy(
+        host=settings.private_host, org=settings.private_org, port=settings.private_port
+    )
     # Fail closed: without a contract naming the pipeline's signing key, nothing verifies.
     deployment = settings.deployment or Deployment(region="", pipeline_name="")
     return Installer(

@@ -16,11 +16,14 @@ NAME = pattern("packageName")
 @dataclass(frozen=True)
 class SourcePolicy:
     """Embedded: ``file://`` repos directly in the workspace's private dir.
-    Production: ``https://<host>/<org>/<repo>`` on the configured org."""
+    Production: ``https://<host>/<org>/<repo>`` on the configured org; ``port`` is the
+    request repo's own port when its URL names one (the mirrors share its origin), else
+    a URL with any port is refused."""
 
     private_dir: Path | None = None
     host: str = ""
     org: str = ""
+    port: int | None = None
 
     @property
     def scheme(self) -> str:
@@ -47,8 +50,9 @@ class SourcePolicy:
                 return f"has a private repo URL outside {self.private_dir}"
             return None
         segments = [s for s in parts.path.split("/") if s]
-        if (parts.hostname or "").lower() != self.host.lower() or port is not None:
-            return f"has a private repo URL off the private host {self.host}"
+        if (parts.hostname or "").lower() != self.host.lower() or port != self.port:
+            origin = self.host if self.port is None else f"{self.host}:{self.port}"
+            return f"has a private repo URL off the private host {origin}"
         if len(segments) != 2 or segments[0].lower() != self.org.lower():
             return f"has a private repo URL outside the org {self.org}"
         if not NAME.match(segments[1]):
