@@ -219,10 +219,7 @@ describe('Studio side: least privilege and the lifecycle script (defects 5, 6)',
       expect(contract.reportBucket).toEqual(expect.any(String));
       expect(contract.readTokenSecretArn).toEqual(expect.any(String));
       const server = JSON.parse(
-        readFileSync(
-          path.join(home, '.jupyter', 'jupyter_server_config.d', 'repoguard-aws.json'),
-          'utf8'
-        )
+        readFileSync(path.join(home, '.jupyter', 'jupyter_repoguard_config.json'), 'utf8')
       );
       expect(server.RepoGuardApp).toEqual({
         mode: 'aws',

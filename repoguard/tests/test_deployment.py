@@ -77,10 +77,11 @@ def synthesized(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def jp_server_config(jp_server_config, synthesized, monkeypatch):
-    # The server config the lifecycle script wrote, as the Studio server reads it.
+    # The server config the lifecycle script wrote, merged here; that a real `jupyter server`
+    # loads it from ~/.jupyter is checked by backend-infra/pipeline/test/aws-e2e.test.ts.
     monkeypatch.delenv("REPOGUARD_DEPLOYMENT", raising=False)
     monkeypatch.setenv("HOME", str(synthesized / "home"))
-    written = synthesized / "home" / ".jupyter" / "jupyter_server_config.d" / "repoguard-aws.json"
+    written = synthesized / "home" / ".jupyter" / "jupyter_repoguard_config.json"
     return {**jp_server_config, **json.loads(written.read_text())}
 
 
@@ -113,9 +114,7 @@ def test_the_synthesized_contract_configures_the_aws_mode(synthesized):
     assert settings.github_token_secret_arn == deployment.read_token_secret_arn
     assert settings.problem() is None
     server = json.loads(
-        (
-            tmp_path / "home" / ".jupyter" / "jupyter_server_config.d" / "repoguard-aws.json"
-        ).read_text()
+        (tmp_path / "home" / ".jupyter" / "jupyter_repoguard_config.json").read_text()
     )
     assert os.path.expandvars(server["RepoGuardApp"]["deployment_file"]).endswith("deployment.json")
 

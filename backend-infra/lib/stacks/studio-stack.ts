@@ -157,6 +157,14 @@ export class StudioStack extends Stack {
   }
 }
 
+/**
+ * The server config the lifecycle script writes into `~/.jupyter`: the repoguard server
+ * extension's own config file, which jupyter_server loads for it. (A file in
+ * `jupyter_server_config.d/` is read for `jpserver_extensions` only: the extension stayed in
+ * the embedded mode.)
+ */
+export const SERVER_CONFIG_FILE = 'jupyter_repoguard_config.json';
+
 /** Where the lifecycle configuration writes the contract (the default of `repoguard.deployment`). */
 export const DEPLOYMENT_FILE = '$HOME/.config/repoguard/deployment.json';
 
@@ -176,11 +184,13 @@ export function lifecycleScript(installSpec: string, deploymentJson: string): st
     '#!/bin/bash',
     'set -uo pipefail',
     'log() { echo "repoguard-lifecycle: $*" >&2; }',
-    'mkdir -p "$HOME/.jupyter/jupyter_server_config.d" "$HOME/.config/repoguard"',
+    'mkdir -p "$HOME/.jupyter" "$HOME/.config/repoguard"',
     `cat > "${DEPLOYMENT_FILE}" <<'EOF'`,
     deploymentJson,
     'EOF',
-    `cat > "$HOME/.jupyter/jupyter_server_config.d/repoguard-aws.json" <<EOF`,
+    // The extension's own config file (ExtensionApp loads jupyter_<name>_config from the config
+    // path); the server reads only jpserver_extensions from jupyter_server_config.d/*.json.
+    `cat > "$HOME/.jupyter/${SERVER_CONFIG_FILE}" <<EOF`,
     `{"RepoGuardApp": {"mode": "aws", "deployment_file": "${DEPLOYMENT_FILE}"}}`,
     'EOF',
     `if timeout 300 pip install --quiet --no-input --disable-pip-version-check '${installSpec}'; then`,
