@@ -23,16 +23,35 @@
  * (github.com answers a public address the SSRF guard checks, git is then
  * pinned to the double) is a code option, never an environment variable.
  * octokit's fetch trusts the test CA for the double's origin only.
+ *
+ * Then the Studio side, from the same synth (context enableStudio): the
+ * Studio stack's lifecycle script runs as a JupyterLab space starts (HOME of
+ * its own; its pip install fails, no index) and writes the deployment
+ * contract and the server config; the contract's request repo is pointed at
+ * the double (same path, the double's origin), nothing else is changed. A
+ * real `jupyter server` (support/studio.ts) starts from it with only
+ * AWS_ENDPOINT_URL (moto), fake keys and GIT_SSL_CAINFO (the test CA, git's
+ * own variable) added, and the one thing moto lacks, CodePipeline's state,
+ * answered as botocore's Stubber does (support/studio_server_config.py). Its
+ * GitHub credential is the contract's read-token secret (in moto), a token
+ * the double lets read and never write; the pipeline's token is never in
+ * its environment. Its REST API lists both requests with their decisions
+ * and serves each report from S3; a kernel it starts installs the approved
+ * package from the private mirror (real pip, attestation verified with the
+ * KMS key the contract names) and imports it; the refused one is refused.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   CreateBucketCommand,
   GetObjectCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   S3Client
 } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -65,10 +84,24 @@ import {
 } from './helpers';
 import { scannerFolder } from './support/fanout-engine';
 import { GitHubDouble, fetchTrusting } from './support/github-double';
-import { runStageCommand, startMotoServer, synthesizeProjects } from './support/aws-stages';
+import { runStageCommand, startMotoServer, synthesizeApp } from './support/aws-stages';
+import {
+  PYTHON,
+  kernelEnvironment,
+  openKernel,
+  runLifecycleScript,
+  startStudioServer,
+  type ICell,
+  type IStudioServer
+} from './support/studio';
 
 const TOKEN = `ghp_${randomBytes(18).toString('hex')}`;
 const BASIC = Buffer.from(`x-access-token:${TOKEN}`).toString('base64');
+/** The Studio side's GitHub token (the contract's read-token secret): read only, on the double too. */
+const READ_TOKEN = `github_pat_${randomBytes(18).toString('hex')}`;
+const READ_BASIC = Buffer.from(`x-access-token:${READ_TOKEN}`).toString('base64');
+const SECRETS = [TOKEN, BASIC, READ_TOKEN, READ_BASIC];
+const exec = promisify(execFile);
 const KEYS = fakeAwsCredentials();
 const REGION = 'us-east-1';
 const REPORTS = 'repoguard-reports-e2e';
@@ -80,13 +113,20 @@ const resolver: Resolver = async host => {
   throw Object.assign(new Error(`no test DNS for ${host}`), { code: 'ENOTFOUND' });
 };
 
-describe('AWS mode end to end (emulators: moto server, GitHub double over HTTPS on 127.0.0.1): clean approved and mirrored, refused not, results, S3 reports, SES mails', () => {
-  const double = new GitHubDouble({ token: TOKEN });
+describe('AWS mode end to end (emulators: moto server, GitHub double over HTTPS on 127.0.0.1): clean approved and mirrored, refused not, results, S3 reports, SES mails; the Studio server from the synthesized contract shows both and a kernel installs the approved one', () => {
+  const double = new GitHubDouble({ token: TOKEN, readToken: READ_TOKEN });
   let moto: { endpoint: string; stop: () => void };
   let loopback = '127.0.0.1';
   let org = '';
   let requestRepoUrl = '';
-  let projects: ReturnType<typeof synthesizeProjects>;
+  let projects: ReturnType<typeof synthesizeApp>['projects'];
+  let synthesized: ReturnType<typeof synthesizeApp>;
+  let readSecretArn = '';
+  let tokenSecretArn = '';
+  let executionId = '';
+  /** Set once the pipeline part passed: the Studio part reads what it left. */
+  let pipelineDone = false;
+  let studio: IStudioServer | undefined;
   let configFile = '';
   let signingKeyArn = '';
   let scannerBin = '';
@@ -136,12 +176,27 @@ describe('AWS mode end to end (emulators: moto server, GitHub double over HTTPS 
       new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })
     );
     signingKeyArn = key.KeyMetadata!.Arn!;
-    projects = synthesizeProjects({
-      GitHubToken: secret.ARN!,
-      StoreReports: REPORTS,
-      StoreArtifacts: ARTIFACTS,
-      AttestationKey: signingKeyArn
-    });
+    // The Studio stack's read-only token secret (JSON {"token": ...}, as its README says).
+    readSecretArn = (
+      await new SecretsManagerClient(aws()).send(
+        new CreateSecretCommand({
+          Name: 'repoguard/studio-read-token',
+          SecretString: JSON.stringify({ token: READ_TOKEN })
+        })
+      )
+    ).ARN!;
+    // One synth, with the Studio stack: the stage projects and the lifecycle script.
+    synthesized = synthesizeApp(
+      {
+        GitHubToken: (tokenSecretArn = secret.ARN!),
+        StoreReports: REPORTS,
+        StoreArtifacts: ARTIFACTS,
+        AttestationKey: signingKeyArn,
+        ReadToken: readSecretArn
+      },
+      { enableStudio: true }
+    );
+    projects = synthesized.projects;
     const request = projects.get('repoguard-request')!;
     org = request.env.REPOGUARD_GITHUB_ORG;
     const ses = new SESv2Client(aws());
@@ -157,7 +212,7 @@ describe('AWS mode end to end (emulators: moto server, GitHub double over HTTPS 
     // The public sources on the double.
     const root = await tempDir('rg-awse2e-');
     for (const [name, files] of [
-      ['clean-pkg', cleanPackageFiles('clean-pkg')],
+      ['clean-pkg', kernelReadyFiles(cleanPackageFiles('clean-pkg'))],
       ['bad-pkg', mediumFindingFiles('bad-pkg')]
     ] as const) {
       const repo = await makeRepo(path.join(root, name), files);
@@ -223,6 +278,7 @@ describe('AWS mode end to end (emulators: moto server, GitHub double over HTTPS 
   });
 
   after(async () => {
+    await studio?.stop();
     globalThis.fetch = realFetch;
     moto?.stop();
     await double.stop();
@@ -284,7 +340,7 @@ describe('AWS mode end to end (emulators: moto server, GitHub double over HTTPS 
 
   it('list then one per item (the template commands): approved + mirrored, refused + no mirror, rows, S3 reports, SES mails, no token anywhere', async t => {
     const started = Date.now();
-    const executionId = `exec-${randomBytes(4).toString('hex')}`;
+    executionId = `exec-${randomBytes(4).toString('hex')}`;
     const itemsKey = `fan-out/${executionId}/items.json`;
     await build('repoguard-list', {
       REPOGUARD_ITEMS_KEY: itemsKey,
@@ -412,8 +468,282 @@ describe('AWS mode end to end (emulators: moto server, GitHub double over HTTPS 
     // The token in no mail, report, log line or captured output.
     const everything = [...mails.map(m => m.raw_data), ...texts, ...captured].join('\n');
     assert.ok(captured.length > 0, 'the stages wrote their progress');
-    for (const secret of [TOKEN, BASIC]) {
+    for (const secret of SECRETS) {
       assert.ok(!everything.includes(secret), 'the GitHub token leaked');
     }
+    pipelineDone = true;
+  });
+
+  it('the Studio side, started from the synthesized deployment contract: lists both decisions, reads the reports from S3, a kernel installs the approved one (attestation verified) and is refused the other, with the read token only', async t => {
+    assert.ok(pipelineDone, 'the pipeline part above passed (this part reads what it left)');
+    const started = Date.now();
+    const home = await tempDir('rg-awse2e-studio-');
+    assert.ok(synthesized.lifecycleScript, 'the Studio stack synthesized a lifecycle script');
+    const lifecycle = await runLifecycleScript(synthesized.lifecycleScript, home);
+    assert.match(lifecycle.stderr, /could not install/); // no index: logged, the space still starts
+    const contract = JSON.parse(await readFile(lifecycle.contractFile, 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    // The synthesized contract, whole: names and ARNs only, no secret.
+    const repoPath = new URL(requestRepoUrl).pathname;
+    assert.deepEqual(contract, {
+      version: 1,
+      mode: 'aws',
+      region: REGION,
+      pipelineName: 'repoguard-pipeline',
+      requestRepoUrl: `https://github.com${repoPath}`,
+      requestBranch: 'main',
+      githubOrg: org,
+      reportBucket: REPORTS,
+      reportPrefix: 'reports/',
+      inboxPrefix: 'inbox/',
+      signingKeyArn,
+      readTokenSecretArn: readSecretArn
+    });
+    assert.equal(lifecycle.serverConfig.RepoGuardApp.mode, 'aws');
+    assert.ok(
+      !JSON.stringify(contract).includes(tokenSecretArn),
+      "the pipeline's token is not named"
+    );
+    // The one change: the request repo is on the double (same path, the double's origin).
+    await writeFile(
+      lifecycle.contractFile,
+      JSON.stringify({ ...contract, requestRepoUrl }, null, 2) + '\n'
+    );
+
+    const kernelPython = await kernelEnvironment(path.join(home, 'kernel-env'), home, 'rg-e2e');
+    // The space's environment: no GitHub token, no REPOGUARD_* setting; the emulators only.
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      LANG: 'C.UTF-8',
+      HOME: home,
+      AWS_ENDPOINT_URL: moto.endpoint,
+      AWS_ACCESS_KEY_ID: KEYS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: KEYS.secretAccessKey,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      GIT_SSL_CAINFO: double.caFile,
+      PIP_NO_INDEX: '1'
+    };
+    const seen = double.requests.length;
+    const stages = synthesized.pipelineStages;
+    assert.ok(stages.length >= 2, `the pipeline's stages: ${stages.join(', ')}`);
+    const at = '2026-12-02T10:05:00Z';
+    studio = await startStudioServer({
+      home,
+      env,
+      codepipelineAnswers: {
+        GetPipelineState: {
+          pipeline: contract.pipelineName,
+          response: {
+            pipelineName: contract.pipelineName,
+            pipelineVersion: 1,
+            created: '2026-12-01T09:00:00Z',
+            updated: at,
+            stageStates: stages.map(stageName => ({
+              stageName,
+              latestExecution: { pipelineExecutionId: executionId, status: 'Succeeded' }
+            }))
+          }
+        },
+        ListPipelineExecutions: {
+          pipeline: contract.pipelineName,
+          response: {
+            pipelineExecutionSummaries: [
+              {
+                pipelineExecutionId: executionId,
+                status: 'Succeeded',
+                startTime: '2026-12-02T10:02:00Z',
+                lastUpdateTime: at,
+                trigger: { triggerType: 'CloudWatchEvent' }
+              }
+            ]
+          }
+        }
+      }
+    });
+    const phase = (what: string) =>
+      t.diagnostic(`${what} at ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    phase('lifecycle script, kernel environment, server up');
+    const served: string[] = [];
+    const getJson = async (route: string) => {
+      const reply = await studio!.get(route);
+      served.push(reply.body);
+      assert.equal(reply.status, 200, `${route}: ${reply.body}\n${studio!.log()}`);
+      return JSON.parse(reply.body) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    };
+
+    // Health: the aws mode from the contract, its non-secret fields shown.
+    const health = await getJson('/repoguard/health');
+    assert.equal(health.mode, 'aws');
+    assert.equal(health.ready, true, JSON.stringify(health));
+    assert.equal(health.deployment.request_repo_url, requestRepoUrl);
+    assert.equal(health.deployment.read_token_secret_arn, readSecretArn);
+
+    // Both requests with their decisions, from the request repo on the double.
+    const listed = (await getJson('/repoguard/requests')).requests as {
+      request: { request_id: string; package_name: string };
+      status: string;
+      result: { decision: string; commit_sha: string } | null;
+    }[];
+    const byId = Object.fromEntries(listed.map(r => [r.request.request_id, r]));
+    assert.deepEqual(Object.keys(byId).sort(), ['r-bad', 'r-clean']);
+    assert.equal(byId['r-clean'].status, 'approved');
+    assert.equal(byId['r-clean'].result!.commit_sha, shas.get('clean-pkg'));
+    assert.equal(byId['r-bad'].status, 'refused');
+    const approved = (await getJson('/repoguard/approved')).approved as { package_name: string }[];
+    assert.deepEqual(
+      approved.map(a => a.package_name),
+      ['clean-pkg']
+    );
+    // The pipeline view: the template's stages, the execution that decided them.
+    const pipeline = await getJson('/repoguard/pipeline');
+    assert.deepEqual(pipeline.stages, stages);
+    assert.equal(pipeline.executions[0].id, executionId);
+
+    // Each result with its findings, each report read from S3 (moto) through the server.
+    const bad = await getJson('/repoguard/results/r-bad');
+    assert.equal(bad.decision, 'refused');
+    assert.match(JSON.stringify(bad.findings), /B307/);
+    assert.equal((await getJson('/repoguard/results/r-clean')).decision, 'approved');
+    const s3 = new S3Client({ ...aws(), forcePathStyle: true });
+    for (const id of ['r-clean', 'r-bad']) {
+      const page = await studio.get(`/repoguard/reports/${id}/report.html`);
+      assert.equal(page.status, 200, page.body);
+      assert.match(page.type, /^text\/html/);
+      const stored = await (
+        await s3.send(new GetObjectCommand({ Bucket: REPORTS, Key: `reports/${id}/report.html` }))
+      ).Body!.transformToString();
+      assert.equal(page.body, stored, `${id}: the report as the pipeline stored it`);
+      served.push(page.body);
+    }
+    s3.destroy();
+
+    phase('REST API read');
+    // A kernel the server starts (its environment: the server's, REPOGUARD_DEPLOYMENT set).
+    const kernel = openKernel(studio, 'rg-e2e', env);
+    const cells: ICell[] = [];
+    const cell = async (code: string) => {
+      const result = await kernel.run(code);
+      cells.push(result);
+      return result;
+    };
+    const shown = () => JSON.stringify(cells);
+    let install: ICell;
+    let use: ICell;
+    let refused: ICell;
+    try {
+      assert.equal((await cell('%load_ext repoguard')).status, 'ok', shown());
+      // The attestation is checked: with the refused request's envelope (signed by the same key)
+      // in place of the approved one's, the approved row alone installs nothing.
+      const attestation = (id: string) => ({
+        Bucket: REPORTS,
+        Key: `reports/${id}/attestation.dsse.json`
+      });
+      const s3admin = new S3Client({ ...aws(), forcePathStyle: true });
+      const own = await (
+        await s3admin.send(new GetObjectCommand(attestation('r-clean')))
+      ).Body!.transformToString();
+      const other = await (
+        await s3admin.send(new GetObjectCommand(attestation('r-bad')))
+      ).Body!.transformToString();
+      await s3admin.send(new PutObjectCommand({ ...attestation('r-clean'), Body: other }));
+      const forged = await cell('%repoguard install clean-pkg');
+      await s3admin.send(new PutObjectCommand({ ...attestation('r-clean'), Body: own }));
+      s3admin.destroy();
+      assert.equal(forged.status, 'error', shown());
+      assert.match(
+        forged.evalue ?? '',
+        /nothing installed: clean-pkg: not installed: the attestation is for request 'r-bad'/,
+        shown()
+      );
+      install = await cell('%repoguard install clean-pkg');
+      use = await cell(
+        'import sys, clean_pkg\nprint(clean_pkg.mean([1, 2, 3, 4]), clean_pkg.__file__.startswith(sys.prefix))'
+      );
+      refused = await cell('%repoguard install bad-pkg');
+    } finally {
+      await kernel.close();
+    }
+    phase('REST API read, kernel: installed, imported, refused');
+    assert.equal(install.status, 'ok', `${shown()}\n${studio.log()}`);
+    const bundle = install.bundles['application/vnd.repoguard.install+json']?.[0] as
+      { ok: boolean; installed: { package: string; commit: string; status: string }[] } | undefined;
+    assert.ok(bundle?.ok, shown());
+    assert.deepEqual(
+      bundle.installed.map(i => [i.package, i.status, i.commit]),
+      [['clean-pkg', 'installed', shas.get('clean-pkg')]]
+    );
+    assert.equal(use.status, 'ok', shown());
+    assert.equal(use.stdout.trim(), '2.5 True', shown());
+    assert.equal(refused.status, 'error', shown());
+    assert.equal(refused.ename, 'RepoGuardError', shown());
+    assert.match(
+      refused.evalue ?? '',
+      /nothing installed: bad-pkg was refused \(.*bandit B307/,
+      shown()
+    );
+
+    // In the kernel's environment: the mirror's commit, recorded as its source (PEP 610).
+    const probe = await exec(kernelPython, [
+      '-c',
+      'import importlib.metadata as m, json, importlib.util as u\n' +
+        'd = m.distribution("clean-pkg")\n' +
+        'print(json.dumps([d.version, json.loads(d.read_text("direct_url.json")), u.find_spec("bad_pkg") is None]))'
+    ]);
+    const [version, source, noBad] = JSON.parse(probe.stdout) as [
+      string,
+      { url: string; vcs_info: { vcs: string; commit_id: string } },
+      boolean
+    ];
+    assert.equal(version, '0.1.0');
+    assert.equal(source.url, `${double.origin}/${org}/clean-pkg.git`);
+    assert.deepEqual(
+      [source.vcs_info.vcs, source.vcs_info.commit_id],
+      ['git', shas.get('clean-pkg')]
+    );
+    assert.ok(noBad, 'bad-pkg is not in the kernel environment');
+    // The server's own environment is unchanged.
+    await assert.rejects(exec(PYTHON, ['-c', 'import clean_pkg']));
+
+    // The Studio side used the read-only token alone: never the pipeline's, never a write.
+    const studioCalls = double.requests.slice(seen);
+    assert.ok(studioCalls.length > 0);
+    assert.deepEqual(
+      [...new Set(studioCalls.map(r => r.auth))],
+      ['read'],
+      JSON.stringify(studioCalls)
+    );
+    assert.ok(studioCalls.some(r => r.path === `/${org}/clean-pkg.git/git-upload-pack`));
+    assert.ok(studioCalls.every(r => !r.path.includes('receive-pack')));
+    // And that credential cannot append a row (a forged approval): the push is refused.
+    const withReadToken = new GitLedger({
+      url: requestRepoUrl,
+      env: { ...gitAuthEnv(requestRepoUrl, READ_TOKEN), GIT_SSL_CAINFO: double.caFile }
+    });
+    try {
+      await assert.rejects(
+        withReadToken.append(RESULTS_FILE, RESULT_COLUMNS, [
+          { ...byId['r-clean'].result, request_id: 'r-forged', decision: 'approved' }
+        ] as unknown as Record<string, string>[]),
+        /403|denied/
+      );
+    } finally {
+      await withReadToken.close?.();
+    }
+    // No token in what the server logged, served or the kernel showed.
+    const everything = [studio.log(), shown(), ...served].join('\n');
+    for (const secret of SECRETS) {
+      assert.ok(!everything.includes(secret), 'a GitHub token leaked on the Studio side');
+    }
+    t.diagnostic(`the Studio side took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 });
+
+/** The clean package without its numpy dependency: the kernel's environment has requests, not numpy. */
+function kernelReadyFiles(files: Record<string, string>): Record<string, string> {
+  const pyproject = files['pyproject.toml'];
+  const without = pyproject.replace(/^ {4}"numpy[^\n]*\n/m, '');
+  assert.notEqual(without, pyproject);
+  return { ...files, 'pyproject.toml': without };
+}

@@ -5,6 +5,9 @@
  *   stack (as `cdk synth` does, cdk.json's context), each with its buildspec
  *   command and its environment variables, `Ref` / `Fn::GetAtt` / `Fn::Join`
  *   resolved to the names the test gave the emulated resources;
+ * - `synthesizeApp`: the same, plus (context `enableStudio`) the Studio
+ *   stack's lifecycle script with its references resolved the same way
+ *   (`Fn::ImportValue` through the pipeline stack's exports), from one synth;
  * - `runStageCommand`: one buildspec command (`repoguard-pipeline list|one
  *   --mode aws`) run in this process as cli.ts runs it, on an environment:
  *   the source clone's test seam (clone.ts `testNetwork`) is a code option,
@@ -33,19 +36,34 @@ export interface IStageProject {
   env: Record<string, string>;
 }
 
-/** The pipeline stack's resources, synthesized as `cdk synth` does (cdk.json's context plus `context`). */
-export function pipelineResources(
-  context: Record<string, unknown> = {}
-): Array<[string, { Type: string; Properties: any }]> {
+interface ITemplate {
+  Resources: Record<string, { Type: string; Properties: any }>;
+  Outputs?: Record<string, { Value: unknown; Export?: { Name: string } }>;
+}
+
+/** The app's templates, synthesized as `cdk synth` does (cdk.json's context plus `context`). */
+function synthesizeTemplates(context: Record<string, unknown>): {
+  pipeline: ITemplate;
+  studio?: ITemplate;
+} {
   const cdkJson = JSON.parse(readFileSync(path.join(BACKEND, 'cdk.json'), 'utf8')) as {
     context?: Record<string, unknown>;
   };
   const app = new App({ analyticsReporting: false, context: { ...cdkJson.context, ...context } });
   const stacks = buildRepoGuardApp(app, loadConfig(app.node), { nag: false });
-  const template = app.synth().getStackByName(stacks.pipeline.stackName).template as {
-    Resources: Record<string, { Type: string; Properties: any }>;
+  const assembly = app.synth();
+  const template = (name: string) => assembly.getStackByName(name).template as ITemplate;
+  return {
+    pipeline: template(stacks.pipeline.stackName),
+    ...(stacks.studio ? { studio: template(stacks.studio.stackName) } : {})
   };
-  return Object.entries(template.Resources);
+}
+
+/** The pipeline stack's resources, synthesized as `cdk synth` does (cdk.json's context plus `context`). */
+export function pipelineResources(
+  context: Record<string, unknown> = {}
+): Array<[string, { Type: string; Properties: any }]> {
+  return Object.entries(synthesizeTemplates(context).pipeline.Resources);
 }
 
 /** The NO_SOURCE CodeBuild projects among `resources`, by name, their environment resolved by `resolve`. */
@@ -86,7 +104,36 @@ export function synthesizeProjects(
   names: Record<string, string>,
   context: Record<string, unknown> = {}
 ): Map<string, IStageProject> {
-  const resources = pipelineResources(context);
+  return synthesizeApp(names, context).projects;
+}
+
+export interface ISynthesizedApp {
+  /** The NO_SOURCE CodeBuild projects of the pipeline stack, by name (see `synthesizeProjects`). */
+  projects: Map<string, IStageProject>;
+  /** The stage names of the pipeline (AWS::CodePipeline::Pipeline), in order. */
+  pipelineStages: string[];
+  /**
+   * The Studio stack's lifecycle script of JupyterLab spaces (context `enableStudio`), its
+   * references resolved with the same names (`Fn::Base64` left out: the script's text).
+   */
+  lifecycleScript?: string;
+}
+
+/** One synth of the app: the stage projects and, with `enableStudio`, the Studio side's lifecycle script. */
+export function synthesizeApp(
+  names: Record<string, string>,
+  context: Record<string, unknown> = {}
+): ISynthesizedApp {
+  const templates = synthesizeTemplates(context);
+  const resources = Object.entries(templates.pipeline.Resources);
+  const exported = (name: string): unknown => {
+    for (const t of [templates.pipeline, templates.studio]) {
+      for (const output of Object.values(t?.Outputs ?? {})) {
+        if (output.Export?.Name === name) return output.Value;
+      }
+    }
+    throw new Error(`no stack exports ${name}`);
+  };
   const named = (id: string): string => {
     const hit = Object.entries(names).find(([prefix]) => id.startsWith(prefix));
     if (!hit) throw new Error(`no test name for the template's reference to ${id}`);
@@ -100,6 +147,8 @@ export function synthesizeProjects(
         return parts.map(resolve).join(sep);
       }
       if ('Fn::GetAtt' in value) return named(String(value['Fn::GetAtt'][0]));
+      if ('Fn::ImportValue' in value) return resolve(exported(String(value['Fn::ImportValue'])));
+      if ('Fn::Base64' in value) return resolve(value['Fn::Base64']);
       if ('Ref' in value) {
         const ref = String(value.Ref);
         if (ref === 'AWS::Partition') return 'aws';
@@ -110,7 +159,17 @@ export function synthesizeProjects(
     }
     throw new Error(`cannot resolve ${JSON.stringify(value)}`);
   };
-  return stageProjects(resources, resolve);
+  const pipeline = resources.find(([, r]) => r.Type === 'AWS::CodePipeline::Pipeline');
+  const lcc = Object.values(templates.studio?.Resources ?? {}).find(
+    r => r.Type === 'AWS::SageMaker::StudioLifecycleConfig'
+  );
+  return {
+    projects: stageProjects(resources, resolve),
+    pipelineStages: ((pipeline?.[1].Properties.Stages ?? []) as { Name: string }[]).map(
+      s => s.Name
+    ),
+    ...(lcc ? { lifecycleScript: resolve(lcc.Properties.StudioLifecycleConfigContent) } : {})
+  };
 }
 
 /** The seams a stage command runs with in this process (code options, never environment). */

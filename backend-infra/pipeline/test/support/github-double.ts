@@ -14,6 +14,9 @@
  *   receive-pack enabled). Reads of a public repo are anonymous; reads of a
  *   private repo and every push need the Basic header gitAuthEnv
  *   (src/adapters/aws/secrets.ts) sends: `x-access-token:<token>`.
+ * - `readToken` (optional): a second token that may only read, as a GitHub
+ *   fine-grained token with Contents: read (the Studio side's): REST GETs and
+ *   fetches of private repos pass; a push is 403, a REST write 403.
  *
  * `listen()` serves on 127.0.0.1 (ephemeral port); `listenAlso(address, port)`
  * adds a socket, e.g. a 127/8 address on 443 for `https://github.com/...`
@@ -36,14 +39,19 @@ export interface IDoubleRequest {
   method: string;
   path: string;
   host: string;
-  /** `token`, `basic`, `none` or `wrong`: what authentication the request carried. */
-  auth: 'token' | 'basic' | 'none' | 'wrong';
+  /**
+   * What authentication the request carried: the token as `token` (REST) or `basic` (git),
+   * the read-only token (`read`, either form), `none` or `wrong`.
+   */
+  auth: 'token' | 'basic' | 'read' | 'none' | 'wrong';
   status: number;
   body?: unknown;
 }
 
 export interface IGitHubDoubleOptions {
   token: string;
+  /** A token that may only read (REST GETs, fetches of private repos). @default - none */
+  readToken?: string;
   /** Bare repos live under here (a temporary folder by default). */
   root?: string;
 }
@@ -249,8 +257,10 @@ export class GitHubDouble {
     if (!header) return 'none';
     const token = this.options.token;
     if (header === `token ${token}`) return 'token';
-    const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
-    if (header === `Basic ${basic}`) return 'basic';
+    const basic = (t: string) => `Basic ${Buffer.from(`x-access-token:${t}`).toString('base64')}`;
+    if (header === basic(token)) return 'basic';
+    const read = this.options.readToken;
+    if (read && (header === `token ${read}` || header === basic(read))) return 'read';
     return 'wrong';
   }
 
@@ -299,7 +309,15 @@ export class GitHubDouble {
     const [, owner, name, rest] = match;
     const dir = this.repoDir(owner, name);
     const needsAuth = service === 'git-receive-pack' || this.privateRepos.has(`${owner}/${name}`);
-    if (!existsSync(dir) || (needsAuth && auth !== 'basic')) {
+    if (existsSync(dir) && service === 'git-receive-pack' && auth === 'read') {
+      // GitHub: a token without Contents: write may not push (403, not 401: it is a valid token).
+      record(403);
+      res.writeHead(403, { 'content-type': 'text/plain' });
+      res.end(`Permission to ${owner}/${name}.git denied.\n`);
+      return;
+    }
+    const allowed = auth === 'basic' || (auth === 'read' && service === 'git-upload-pack');
+    if (!existsSync(dir) || (needsAuth && !allowed)) {
       // GitHub answers 401 for a private repo without valid credentials (it does not reveal it).
       const status = existsSync(dir) || needsAuth ? 401 : 404;
       record(status);
@@ -321,7 +339,11 @@ export class GitHubDouble {
     auth: IDoubleRequest['auth'],
     body: unknown
   ): Promise<[number, unknown]> {
-    if (auth !== 'token') {
+    if (auth === 'read' && method !== 'GET') {
+      const message = 'Resource not accessible by personal access token';
+      return [403, { message, documentation_url: DOCS, status: '403' }];
+    }
+    if (auth !== 'token' && auth !== 'read') {
       return [401, { message: 'Bad credentials', documentation_url: DOCS, status: '401' }];
     }
     let m: RegExpExecArray | null;
@@ -449,7 +471,7 @@ export class GitHubDouble {
       PATH_INFO: pathInfo,
       QUERY_STRING: query,
       REMOTE_ADDR: req.socket.remoteAddress ?? '127.0.0.1',
-      ...(this.authOf(req) === 'basic'
+      ...(this.authOf(req) === 'basic' || this.authOf(req) === 'read'
         ? { REMOTE_USER: 'x-access-token', AUTH_TYPE: 'Basic' }
         : {}),
       ...(req.headers['content-type'] ? { CONTENT_TYPE: req.headers['content-type'] } : {}),
