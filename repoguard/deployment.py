@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,16 +106,71 @@ def contract_path(env: Mapping[str, str] | None = None, explicit: str = "") -> P
 
 
 def load(path: str | os.PathLike) -> Deployment:
+    """The contract in ``path``, completed from SSM when it is a cross-account copy."""
     file = Path(path)
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        text = file.read_text(encoding="utf-8")
+        data = json.loads(text)
     except FileNotFoundError as error:
         raise DeploymentError(
             f"{file}: no such file (the lifecycle configuration writes it)"
         ) from error
     except ValueError as error:
         raise DeploymentError(f"{file}: not JSON ({error})") from error
-    return parse(data, str(file))
+    deployment = parse(data, str(file))
+    if not _incomplete(deployment):
+        return deployment
+    with _completed_lock:
+        if text not in _completed:
+            _completed[text] = complete(deployment)
+        return _completed[text]
+
+
+#: Completed cross-account contracts of this process, by the local copy's text (one SSM read).
+_completed: dict[str, Deployment] = {}
+_completed_lock = threading.Lock()
+
+
+def _incomplete(deployment: Deployment) -> bool:
+    return bool(deployment.deployment_parameter) and not (
+        deployment.request_repo_url and deployment.github_org and deployment.report_bucket
+    )
+
+
+def complete(deployment: Deployment, *, ssm=None) -> Deployment:
+    """A cross-account copy completed with the pipeline account's part of the contract.
+
+    A Studio stack in another account cannot name the pipeline account's
+    bucket (``backend-infra/lib/app.ts``): its copy names the SSM parameter
+    ``deploymentParameter`` instead, which the pipeline stack writes and its
+    panel-reader role may read. It is read through ``readerRoleArn``; the
+    local copy's fields win (its reader role, read-token secret, key alias).
+    """
+    if not _incomplete(deployment):
+        return deployment
+    name = deployment.deployment_parameter
+    try:
+        client = ssm if ssm is not None else aws_client(deployment, "ssm")
+        value = client.get_parameter(Name=name)["Parameter"]["Value"]
+    except Exception as error:  # botocore's errors: no access, no such parameter, no network
+        raise DeploymentError(
+            f"deploymentParameter: {name} cannot be read through "
+            f"{deployment.reader_role_arn or 'this role'} ({error})"
+        ) from None
+    try:
+        data = json.loads(value)
+    except ValueError as error:
+        raise DeploymentError(f"ssm:{name}: not JSON ({error})") from None
+    remote = parse(data, f"ssm:{name}")
+    # The local copy's own fields win; its defaults (branch, prefixes) do not.
+    defaults = Deployment(region="", pipeline_name="").__dict__
+    local = {k: v for k, v in deployment.__dict__.items() if v and v != defaults[k]}
+    merged = Deployment(**{**remote.__dict__, **local})
+    if _incomplete(merged):
+        raise DeploymentError(
+            f"ssm:{name}: requestRepoUrl, githubOrg and reportBucket are required"
+        )
+    return merged
 
 
 def aws_client(deployment: Deployment, service: str):
