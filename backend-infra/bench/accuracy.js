@@ -289,6 +289,16 @@ async function decideNow(p, runs) {
       for (const f of statics) delete f.phase;
       const located = await locate(p.dir, statics);
       statics.forEach((f, i) => (f.phase = located[i].phase));
+      // Observed not to run in an installed module: its `__main__` block stays
+      // not-installed (scanners/observed.ts), as a new scan would say.
+      const notRun = run.findings.filter(f => f.observed && f.phase === 'call');
+      const structural = await locate(
+        p.dir,
+        notRun.map(f => ({ ...f, phase: undefined }))
+      );
+      notRun.forEach((f, i) => {
+        if (structural[i].phase === 'not-installed') f.phase = 'not-installed';
+      });
     }
     const manifest = {
       version: 1,

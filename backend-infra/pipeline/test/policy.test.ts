@@ -17,6 +17,7 @@ import {
   WAIVER_COLUMNS,
   WAIVERS_FILE,
   evaluate,
+  weigh,
   naiveRefuses,
   parseWaivers,
   resolvePolicy
@@ -26,6 +27,7 @@ import { renderHtml, renderMail, renderMarkdown } from '../src/report';
 import { runOnce } from '../src/runner';
 import { banditJsonToSarif } from '../src/scanners/registry';
 import { findingsFromSarif } from '../src/scanners/sarif';
+import { applyObservation, emptyObservation } from '../src/scanners/observed';
 import { resultRow } from '../src/stages/record';
 import type { IFinding, IManifestItem, IScannerRun } from '../src/types';
 import type { Workspace } from '../src/workspace';
@@ -559,16 +561,17 @@ describe('policy: gates, weighting, fail closed', () => {
       'low',
       'maintainer script'
     );
-    assert.equal(
-      await one({
-        severity: 'medium',
-        path: 'pkg/stubs/nmap.pyi',
-        category: 'malicious',
-        scanner: 'guarddog',
-        phase: 'unknown'
-      }),
-      'low',
-      'type stubs never run'
+    assert.ok(
+      ['low', 'info'].includes(
+        await one({
+          severity: 'medium',
+          path: 'pkg/stubs/nmap.pyi',
+          category: 'malicious',
+          scanner: 'guarddog',
+          phase: 'unknown'
+        })
+      ),
+      'type stubs never run (a GuardDog capability there: −2)'
     );
     assert.equal(
       await one({ confidence: 'medium', phase: 'import' }, { policy: { confidenceFloor: 'high' } }),
@@ -598,6 +601,139 @@ describe('policy: gates, weighting, fail closed', () => {
       'low',
       'outside src/ in a src layout'
     );
+  });
+
+  it('false-refusal causes of popular packages (issue 12): entropy-only secrets, text heuristics, Django rules outside Django, TypeScript sources, __main__ blocks, observed not-installed files', () => {
+    const policy = resolvePolicy({});
+    const eff = (f: Partial<IPolicyFinding>, context = {}) =>
+      weigh(finding(f), policy, context).effectiveSeverity;
+    // gitleaks' entropy rule (UUIDs, identifiers) is reported low; a key format still counts.
+    const secret = {
+      scanner: 'gitleaks',
+      category: 'secret' as const,
+      severity: 'high' as Severity,
+      phase: 'unknown' as const
+    };
+    assert.equal(
+      eff({
+        ...secret,
+        ruleId: 'generic-api-key',
+        confidence: 'low' as const,
+        path: 'pkg/data/examples-1.json'
+      }),
+      'low'
+    );
+    assert.equal(
+      eff({
+        ...secret,
+        ruleId: 'aws-access-token',
+        confidence: 'high' as const,
+        path: 'pkg/settings.py'
+      }),
+      'high'
+    );
+    // GuardDog's text heuristics count at install time only.
+    const text = {
+      scanner: 'guarddog',
+      category: 'malicious' as const,
+      severity: 'medium' as Severity,
+      confidence: 'high' as const
+    };
+    for (const ruleId of ['threat-runtime-obfuscation-unicode', 'threat-filesystem-read']) {
+      assert.equal(
+        eff({ ...text, ruleId, path: 'pkg/lexers/apl.py', phase: 'import' }),
+        'low',
+        ruleId
+      );
+      assert.equal(eff({ ...text, ruleId, path: 'setup.py', phase: 'install' }), 'high', ruleId);
+    }
+    // A malicious threat rule is not a text heuristic: at import it counts as rated.
+    assert.equal(
+      eff({ ...text, ruleId: 'threat-process-download-exec', path: 'pkg/x.py', phase: 'import' }),
+      'medium'
+    );
+    // bandit's Django .extra() rule: an SQL sink where Django is imported, noise elsewhere.
+    const extra = {
+      scanner: 'bandit',
+      ruleId: 'B610',
+      severity: 'medium' as Severity,
+      confidence: 'medium' as const,
+      path: 'pkg/tls.py',
+      phase: 'call' as const
+    };
+    assert.equal(eff(extra, { djangoFiles: new Set(['pkg/orm.py']) }), 'low');
+    assert.equal(
+      eff({ ...extra, path: 'pkg/orm.py' }, { djangoFiles: new Set(['pkg/orm.py']) }),
+      'medium'
+    );
+    // A .ts source is compiled first, never run, unless the package's entry point is TypeScript.
+    const tsSink = {
+      scanner: 'semgrep',
+      ruleId: 'repoguard.js.child-process-exec',
+      severity: 'high' as Severity,
+      confidence: 'high' as const,
+      path: 'vendor/llhttp/bin/build_wasm.ts',
+      phase: 'call' as const
+    };
+    assert.equal(eff(tsSink), 'low');
+    assert.equal(
+      eff(tsSink, { typescriptRuns: true }),
+      'high',
+      'a vulnerability sink counts wherever it runs'
+    );
+    // Malware evidence in a file observed not to be installed nor run at install: −2, not −1.
+    const evidence = {
+      scanner: 'guarddog',
+      category: 'malicious' as const,
+      ruleId: 'threat-process-download-exec',
+      severity: 'high' as Severity,
+      confidence: 'high' as const,
+      path: 'testing/acceptance_test.py'
+    };
+    assert.equal(eff({ ...evidence, phase: 'not-installed' }), 'medium');
+    assert.equal(eff({ ...evidence, phase: 'not-installed', observed: true }), 'low');
+    // Install-time evidence is never lowered by the observation of where the file lives.
+    assert.equal(
+      eff({ ...evidence, path: 'setup.py', phase: 'install', observed: true }),
+      'critical'
+    );
+  });
+
+  it('an observed not-run line of an installed module keeps the __main__ block phase (run as a script only)', () => {
+    const observation = {
+      ...emptyObservation(),
+      ecosystems: ['python' as const],
+      platforms: ['linux'],
+      files: { 'pkg/lexers/_php_builtins.py': { installed: true, install: [], import: [1, 2, 3] } }
+    };
+    const [main, body] = applyObservation(
+      [
+        finding({
+          scanner: 'bandit',
+          ruleId: 'B202',
+          path: 'pkg/lexers/_php_builtins.py',
+          line: 3304,
+          phase: 'not-installed'
+        }),
+        finding({
+          scanner: 'bandit',
+          ruleId: 'B202',
+          path: 'pkg/lexers/_php_builtins.py',
+          line: 40,
+          phase: 'call'
+        })
+      ],
+      observation
+    );
+    assert.equal(main.phase, 'not-installed');
+    assert.equal(main.observed, true);
+    assert.equal(body.phase, 'call');
+    // Ran at import: whatever the structure said.
+    const [ran] = applyObservation(
+      [finding({ path: 'pkg/lexers/_php_builtins.py', line: 2, phase: 'not-installed' })],
+      observation
+    );
+    assert.equal(ran.phase, 'import');
   });
 
   it('licence: denied SPDX ids refuse, an allow list refuses the rest, otherwise the licence does not count', async () => {

@@ -129,6 +129,32 @@ describe('scanner adapters (real tools, no network)', () => {
     );
   });
 
+  it('semgrep install-time-pip: a command that runs pip install, not a comment or a message; builtins-getattr: a builtin called by a computed name, not a class looked up', async () => {
+    const run = await scan(knownScanners().get('semgrep')!, {
+      'setup.py': [
+        'import os, subprocess, sys',
+        '# Only built when Cython is there (pip install Cython first)',
+        'print("run pip install multidict[speedups] for the C parts")',
+        'os.system("pip install payload-helper")',
+        'subprocess.call([sys.executable, "-m", "pip", "install", "payload"])',
+        'import builtins as _b',
+        'cat = getattr(_b, sys.argv[1])',
+        'issubclass(cat, Warning)',
+        '_imp = getattr(__builtins__, chr(95) + chr(95) + chr(105) + chr(109))',
+        '_mod = _imp("p" + "ip")',
+        ''
+      ].join('\n')
+    });
+    const lines = (rule: string) =>
+      run.findings
+        .filter(f => f.ruleId === `repoguard.python.${rule}`)
+        .map(f => f.line)
+        .sort((a, b) => a! - b!);
+    assert.equal(run.status, 'ok');
+    assert.deepEqual(lines('install-time-pip'), [4, 5]);
+    assert.deepEqual(lines('builtins-getattr'), [10]);
+  });
+
   it('bandit findings carry category sast, a phase and the source line as snippet', async () => {
     const run = await scan(bandit(), {
       'calc.py': 'import os\nos.system("ls")\n\n\ndef calc(x):\n    return eval(x)\n'

@@ -167,7 +167,22 @@ const GUARDDOG_CAPABILITY_THREATS = new Set([
   'threat-process-hooks',
   'threat-npm-preinstall-script',
   'threat-setup-suspicious-imports',
-  'threat-filesystem-destruction'
+  'threat-filesystem-destruction',
+  // A credential or config path in a string (~/.aws/credentials): what SDKs read when
+  // asked; a read at install or import is the dynamic scanner's observation.
+  'threat-filesystem-read'
+]);
+
+/**
+ * GuardDog heuristics that match text (non-ASCII letters in strings, data
+ * hidden in literals, a credential file's path), not a call that does
+ * something: evidence where code runs at install, low anywhere else (lexers
+ * and locale tables are full of them).
+ */
+export const TEXT_HEURISTICS = new Set([
+  'threat-runtime-obfuscation-unicode',
+  'threat-runtime-obfuscation-steganography',
+  'threat-filesystem-read'
 ]);
 
 /** Files where a secret is an example or a CI upload token: docs, CI configs, source maps. */
@@ -175,7 +190,8 @@ const DOC_OR_CI =
   /(^|\/)(readme[^/]*|pkg-info|changelog[^/]*|changes[^/]*|history[^/]*|[^/]*\.(md|rst|txt|adoc|map)|\.travis\.yml|\.gitlab-ci\.yml|appveyor\.yml|azure-pipelines\.yml|\.drone\.yml|jenkinsfile|tox\.ini|codecov\.yml|\.codecov\.yml)$|(^|\/)(docs?|\.github|\.circleci|\.gitlab|\.azure-pipelines|\.buildkite)\//i;
 
 /** `exec(open(...).read())` of a file the package ships (its version file, say): runs its own code. */
-const OWN_FILE_EXEC = /\b(exec|eval)\s*\(\s*(compile\s*\(\s*)?(open\s*\([^)]*\)|\w+)\.read\(\)/;
+const OWN_FILE_EXEC =
+  /\b(exec|eval)\s*\(\s*(compile\s*\(\s*)?((open\s*\([^)]*\)|\w+)\.read\(\)|\(?[\w\s./"'()-]*?\)?\.read_(text|bytes)\()/;
 const EXEC_RULES = new Set(['B102', 'B307', 'repoguard.python.eval-exec']);
 /** exec/eval of a string literal: the code is in the source, in plain sight (six's exec_("def reraise…")). */
 const LITERAL_EXEC = /\b(exec_?|eval)\s*\(\s*[rbuRBU]?("|')/;

@@ -17,11 +17,11 @@
  *    or file content, not expired) is reported and not counted.
  * 5. `refused` when any counted finding reaches its gate's threshold.
  */
-import { readdir } from 'node:fs/promises';
+import { open, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Decision, SEVERITIES, Severity, severityRank } from '../../../../src/common';
 import type { FindingPhase, IFinding, IManifestItem, IScannerRun, ISeverityCounts } from '../types';
-import { RuleClass, classOf, docOrCiFile } from './classes';
+import { RuleClass, TEXT_HEURISTICS, classOf, docOrCiFile } from './classes';
 import { Category, Gate, IPolicy, confidenceRank } from './config';
 import { ContentHasher, IWaiverRow, IWaiverUse, findWaiver, useOf } from './waivers';
 
@@ -184,7 +184,18 @@ const LOCK_FILE =
 export interface IWeighContext {
   /** The tree has a src/ folder: code outside it (and outside the install files) is not installed. */
   srcLayout?: boolean;
+  /**
+   * TypeScript sources run as they are (the root package.json's main, exports
+   * or bin names a .ts file): else a .ts file is compiled first, never run.
+   */
+  typescriptRuns?: boolean;
+  /** Files that import Django (bandit's Django ORM rules mean nothing elsewhere). */
+  djangoFiles?: ReadonlySet<string>;
 }
+
+/** Bandit's Django ORM rules (`.extra()`, `RawSQL`): an SQL sink only where Django is used. */
+const DJANGO_RULES = new Set(['B610', 'B611']);
+const TS_SOURCE = /\.(ts|tsx|mts|cts)$/i;
 
 /**
  * A src layout: `src/` holds the package's code (a Python or JavaScript
@@ -212,6 +223,48 @@ export async function srcLayoutOf(sourceDir: string | undefined): Promise<boolea
   return walk(path.join(sourceDir, 'src'), 0);
 }
 
+/** The root package.json's entry points (main, module, exports, bin) name a TypeScript file. */
+export async function typescriptRunsIn(sourceDir: string | undefined): Promise<boolean> {
+  if (!sourceDir) return false;
+  let manifest: Record<string, unknown>;
+  try {
+    manifest = JSON.parse(await readFile(path.join(sourceDir, 'package.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+  } catch {
+    return false;
+  }
+  const entries = JSON.stringify([manifest.main, manifest.module, manifest.exports, manifest.bin]);
+  return /\.(ts|tsx|mts|cts)"/i.test(entries.replace(/\.d\.(ts|mts|cts)"/gi, '"'));
+}
+
+/** Of `paths` (relative to `sourceDir`), those whose text matches `pattern` (at most 1 MiB read each). */
+export async function filesImporting(
+  sourceDir: string | undefined,
+  paths: string[],
+  pattern: RegExp
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  if (!sourceDir) return found;
+  for (const rel of new Set(paths)) {
+    const file = path.resolve(sourceDir, rel);
+    if (path.relative(sourceDir, file).startsWith('..')) continue;
+    try {
+      const handle = await open(file, 'r');
+      try {
+        const { buffer, bytesRead } = await handle.read(Buffer.alloc(1 << 20), 0, 1 << 20, 0);
+        if (pattern.test(buffer.subarray(0, bytesRead).toString('utf8'))) found.add(rel);
+      } finally {
+        await handle.close();
+      }
+    } catch {
+      // unreadable: not known to use it
+    }
+  }
+  return found;
+}
+
 /** True when the finding's file does not run when the package is installed and used. */
 export function notInstalled(f: IFinding, policy: IPolicy, context: IWeighContext = {}): boolean {
   if (String(f.phase) === 'not-installed') return true;
@@ -220,6 +273,7 @@ export function notInstalled(f: IFinding, policy: IPolicy, context: IWeighContex
   if (parts.slice(0, -1).some(d => policy.notRunDirs.has(d.toLowerCase()))) return true;
   if (NOT_RUN_FILE.test(base)) return true;
   if (/\.(pyi|d\.ts)$/i.test(base)) return true; // type stubs are never executed
+  if (TS_SOURCE.test(base) && !context.typescriptRuns) return true; // compiled first, never run
   if (context.srcLayout && parts.length > 1 && parts[0] !== 'src') return true;
   return false;
 }
@@ -243,6 +297,15 @@ export function notInstalled(f: IFinding, policy: IPolicy, context: IWeighContex
  *   maintainer scripts, type stubs, outside src/ in a src layout): SAST −2,
  *   malware evidence and config −1, secrets −2 (test fixtures: keys,
  *   certificates); never for dynamic (observed) findings;
+ * - secrets of low confidence (gitleaks' entropy rule: UUIDs, identifiers,
+ *   test vectors) at most low; a key format counts;
+ * - GuardDog's text heuristics (non-ASCII letters, data in literals, a
+ *   credential file's path) at most low outside install-time code;
+ * - bandit's Django ORM rules in a file that does not import Django: at most low;
+ * - TypeScript sources are not run (compiled first) unless the package's
+ *   entry point is TypeScript; GuardDog capabilities in not installed code
+ *   −2, and malware evidence in a file observed not to be installed nor run
+ *   at install −2 (−1 when only the path says so);
  * - vulnerabilities in development manifests (dev/test/docs requirements,
  *   or in not installed folders): −2 (they are never installed with the package).
  */
@@ -294,6 +357,14 @@ export function weigh(
   };
   if (f.confidence === 'low' && policy.lowConfidenceDowngrade) down(1, 'low confidence');
   if (category === 'sast' && ruleClass === 'lint') cap('low', 'code-quality advice');
+  if (f.scanner === 'bandit' && DJANGO_RULES.has(f.ruleId) && context.djangoFiles) {
+    if (!context.djangoFiles.has(f.path)) cap('low', 'a Django ORM rule in a file without Django');
+  }
+  if (category === 'secret' && f.confidence === 'low') {
+    // gitleaks' entropy rule (generic-api-key) matches UUIDs, identifiers and
+    // test vectors; a key format (AWS, GitHub, webhooks, bot tokens) is high confidence.
+    cap('low', 'an entropy match, not a known key format');
+  }
   if (category === 'secret' && docOrCiFile(f.path)) {
     cap('low', 'in docs, CI configuration or a source map (an example or upload token)');
   }
@@ -308,6 +379,9 @@ export function weigh(
     severity = shift(severity, 1);
     notes.push('runs at install time');
   }
+  if (f.scanner === 'guarddog' && TEXT_HEURISTICS.has(f.ruleId) && phase !== 'install') {
+    cap('low', 'a text heuristic outside install-time code');
+  }
   const staticCode = category === 'sast' || category === 'malicious';
   if (staticCode && ruleClass === 'capability' && phase === 'call') {
     down(
@@ -317,8 +391,18 @@ export function weigh(
   }
   const outside = phase !== 'install' && notInstalled(f, policy, context);
   if (outside) {
+    // Observed: the package does not install the file and it did not run at install.
+    const observedOutside = f.observed === true && String(f.phase) === 'not-installed';
     if (category === 'sast') down(2, 'not in installed code');
-    else if (category === 'malicious' || category === 'config') down(1, 'not in installed code');
+    else if (
+      category === 'malicious' &&
+      ((f.scanner === 'guarddog' && ruleClass === 'capability') || observedOutside)
+    ) {
+      down(
+        2,
+        observedOutside ? 'observed: not installed, not run at install' : 'not in installed code'
+      );
+    } else if (category === 'malicious' || category === 'config') down(1, 'not in installed code');
     else if (category === 'secret') down(2, 'not in installed code (test fixture)');
   }
   if (category === 'vulnerability') {

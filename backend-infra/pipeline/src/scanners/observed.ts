@@ -133,8 +133,11 @@ export function applyObservation(
 ): IFinding[] {
   return findings.map(f => {
     if (f.category === 'dynamic') return { ...f, observed: true };
-    const phase = observation ? observedPhase(f, observation) : null;
+    let phase = observation ? observedPhase(f, observation) : null;
     if (!phase) return { ...f, observed: false };
+    // Not run in an installed module, and in its `if __name__ == "__main__":`
+    // block (phase.ts): it runs only when the module is run as a script.
+    if (phase === 'call' && f.phase === 'not-installed') phase = 'not-installed';
     const platform = observation ? onlyOn(f, observation) : undefined;
     return { ...f, phase, observed: true, ...(platform ? { platform } : {}) };
   });

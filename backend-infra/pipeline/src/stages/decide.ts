@@ -33,7 +33,9 @@ import {
   nameFindings,
   parseWaivers,
   resolvePolicy,
-  srcLayoutOf
+  filesImporting,
+  srcLayoutOf,
+  typescriptRunsIn
 } from '../policy';
 import { oneLine } from '../redact';
 import type { IManifest } from '../types';
@@ -109,12 +111,23 @@ export async function decide(ctx: IStageContext, deps: IDecideDeps = {}): Promis
           { name: 'repoguard-names', status: 'ok', durationMs: 0, findings: names }
         ];
       }
-      const srcLayout = await srcLayoutOf(sourceDir);
+      const findings = (item.scanners ?? []).flatMap(r => r.findings);
+      const weighContext = {
+        srcLayout: await srcLayoutOf(sourceDir),
+        typescriptRuns: await typescriptRunsIn(sourceDir),
+        djangoFiles: await filesImporting(
+          sourceDir,
+          findings
+            .filter(f => f.scanner === 'bandit' && /^B61[01]$/.test(f.ruleId))
+            .map(f => f.path),
+          /^\s*(from|import)\s+django\b/m
+        )
+      };
       const verdict = await evaluate(item, policy, {
         waivers: file.waivers,
         now,
         hasher,
-        weigh: { srcLayout }
+        weigh: weighContext
       });
       item.scanners = verdict.runs;
       await addSnippets(item.scanners.flatMap(r => r.findings) as IPolicyFinding[], sourceDir);
