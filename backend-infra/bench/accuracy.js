@@ -392,11 +392,13 @@ function pct(n, d) {
   }
   console.log('\nGate accuracy (default policy; seed rule = any finding rated >= medium)\n');
   console.log(lines.join('\n'));
+  // The reporting parts' cases; with --part tuning alone, the tuning part's (to tune on).
+  const shown = PART === 'tuning' ? 'tuning' : 'reporting';
   const misses = got.filter(
-    o => o.p.set === 'malware' && o.p.part === 'reporting' && o.item.decision === 'approved'
+    o => o.p.set === 'malware' && o.p.part === shown && o.item.decision === 'approved'
   );
   const falses = got.filter(
-    o => o.p.set === 'benign' && o.p.part === 'reporting' && o.item.decision !== 'approved'
+    o => o.p.set === 'benign' && o.p.part === shown && o.item.decision !== 'approved'
   );
   const topFindings = item =>
     (item.scanners || [])
@@ -408,12 +410,12 @@ function pct(n, d) {
           `${f.scanner} ${f.ruleId} ${f.severity}→${f.effectiveSeverity}${f.note ? ` (${f.note})` : ''} at ${f.path}${f.line ? `:${f.line}` : ''}`
       )
       .join('; ');
-  console.log(`\nMalware approved (reporting part): ${misses.length}`);
+  console.log(`\nMalware approved (${shown} part): ${misses.length}`);
   for (const o of misses)
     console.log(
       `- ${o.p.name} ${o.p.version}: approved; counted findings: ${topFindings(o.item) || 'none'}`
     );
-  console.log(`\nBenign not approved (reporting part): ${falses.length}`);
+  console.log(`\nBenign not approved (${shown} part): ${falses.length}`);
   for (const o of falses)
     console.log(
       `- ${o.p.ecosystem}:${o.p.name} ${o.p.version}: ${o.item.decision}: ${(o.item.reason || '').slice(0, 400)}`

@@ -297,7 +297,10 @@ describe('embedded pipeline, end to end with real git and real scanners', () => 
     assert.match(eml.toString(), /multipart\/alternative/);
     const refused = await simpleParser(await readFile(path.join(ws.outboxDir, 'r-medium.eml')));
     assert.equal((refused.to as { text: string }).text, 'owner@example.com');
-    assert.match(refused.text ?? '', /B307/);
+    // The finding that refused it: eval of an environment value at import (a
+    // code-injection sink; bandit's B307, the capability, is reported beside it).
+    assert.match(refused.text ?? '', /repoguard\.python\.eval-environment/);
+    assert.match(refused.text ?? '', /calc\.py:5/);
     assert.doesNotMatch(refused.text ?? '', /%repoguard install/);
   });
 

@@ -129,6 +129,36 @@ describe('observed phases (real pip / npm, coverage, sandbox)', () => {
     assert.ok(!findings(item, 'dynamic').some(f => f.ruleId === 'dynamic/shell'));
   });
 
+  it("setup.py that exec()s its version file builds under the trace (exec runs in its caller's namespace)", async () => {
+    // h11, frozenlist and propcache do this; the trace's exec wrapper once ran
+    // the code in its own frame, so __version__ was never defined (build-failed, high).
+    const item = await scanned('versioned', {
+      'setup.py': [
+        'from setuptools import setup',
+        'exec(open("versioned/_version.py").read())',
+        '',
+        '',
+        'def _cmd():',
+        '    return __version__',
+        '',
+        '',
+        'setup(name="versioned", version=_cmd(), packages=["versioned"])',
+        ''
+      ].join('\n'),
+      'versioned/_version.py': '__version__ = "1.2.3"\n',
+      'versioned/__init__.py': 'from ._version import __version__\n'
+    });
+    assert.equal(dynamicRun(item).status, 'ok', dynamicRun(item).message);
+    assert.deepEqual(
+      findings(item, 'dynamic').map(f => f.ruleId),
+      [],
+      findings(item, 'dynamic')
+        .map(f => f.message)
+        .join('; ')
+    );
+    assert.equal(item.decision, 'approved', item.reason);
+  });
+
   it('a sys.platform == "win32" gated pip call in setup.py shows up under the Windows emulation', async () => {
     const item = await scanned('wingated', {
       'setup.py': SETUP(

@@ -692,6 +692,28 @@ describe('policy: gates, weighting, fail closed', () => {
     };
     assert.equal(eff({ ...evidence, phase: 'not-installed' }), 'medium');
     assert.equal(eff({ ...evidence, phase: 'not-installed', observed: true }), 'low');
+    // A capability observed to run at import, where the sandbox saw nothing harmful: −1.
+    const atImport = { severity: 'medium' as Severity, phase: 'import' as const, observed: true };
+    assert.equal(eff(atImport, { quietRun: true }), 'low');
+    assert.equal(eff(atImport, { quietRun: false }), 'medium');
+    assert.equal(
+      eff({ ...atImport, observed: false }, { quietRun: true }),
+      'medium',
+      'guessed, not observed'
+    );
+    assert.equal(
+      eff({ ...atImport, phase: 'install' }, { quietRun: true }),
+      'high',
+      'install time is never lowered so'
+    );
+    assert.equal(
+      eff(
+        { ...atImport, scanner: 'semgrep', ruleId: 'repoguard.python.obfuscated-exec' },
+        { quietRun: true }
+      ),
+      'medium',
+      'malware evidence is not a capability'
+    );
     // Install-time evidence is never lowered by the observation of where the file lives.
     assert.equal(
       eff({ ...evidence, path: 'setup.py', phase: 'install', observed: true }),

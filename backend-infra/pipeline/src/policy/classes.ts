@@ -48,6 +48,7 @@ export const OWN_RULE_CLASSES: Record<string, IRuleClass> = {
   'repoguard.python.eval-input': v('CWE-95'),
   'repoguard.python.sql-input': v('CWE-89'),
   'repoguard.python.eval-parameter': v('CWE-95'),
+  'repoguard.python.eval-environment': v('CWE-95'),
   'repoguard.python.yaml-unsafe-load': v('CWE-502'),
   'repoguard.python.obfuscated-exec': m,
   'repoguard.python.setup-network': m,

@@ -191,6 +191,12 @@ export interface IWeighContext {
   typescriptRuns?: boolean;
   /** Files that import Django (bandit's Django ORM rules mean nothing elsewhere). */
   djangoFiles?: ReadonlySet<string>;
+  /**
+   * The dynamic scanner completed and flagged nothing at medium or above: the
+   * code observed to run at import did nothing harmful there (set by
+   * `evaluate` from the dynamic run when not given).
+   */
+  quietRun?: boolean;
 }
 
 /** Bandit's Django ORM rules (`.extra()`, `RawSQL`): an SQL sink only where Django is used. */
@@ -299,6 +305,9 @@ export function notInstalled(f: IFinding, policy: IPolicy, context: IWeighContex
  *   certificates); never for dynamic (observed) findings;
  * - secrets of low confidence (gitleaks' entropy rule: UUIDs, identifiers,
  *   test vectors) at most low; a key format counts;
+ * - a capability observed to run at import, when the dynamic scanner
+ *   completed and flagged nothing (medium or above): −1 (it did nothing
+ *   harmful where it ran; install-time code is never lowered so);
  * - GuardDog's text heuristics (non-ASCII letters, data in literals, a
  *   credential file's path) at most low outside install-time code;
  * - bandit's Django ORM rules in a file that does not import Django: at most low;
@@ -389,6 +398,15 @@ export function weigh(
       f.observed ? 'observed not to run at install or import' : 'runs only when called'
     );
   }
+  if (
+    staticCode &&
+    ruleClass === 'capability' &&
+    phase === 'import' &&
+    f.observed === true &&
+    context.quietRun
+  ) {
+    down(1, 'ran at import in the sandbox, which saw it do nothing harmful');
+  }
   const outside = phase !== 'install' && notInstalled(f, policy, context);
   if (outside) {
     // Observed: the package does not install the file and it did not run at install.
@@ -467,10 +485,19 @@ export async function evaluate(
   const now = options.now ?? new Date();
   const hasher = options.hasher ?? new ContentHasher(options.sourceDir);
   const waivers = options.waivers ?? [];
+  const dynamicRun = runs.find(r => r.name === 'dynamic');
+  const context: IWeighContext = {
+    quietRun:
+      dynamicRun?.status === 'ok' &&
+      dynamicRun.findings.every(
+        f => severityRank(normalSeverity(f.severity) ?? 'high') < severityRank('medium')
+      ),
+    ...options.weigh
+  };
   for (const run of runs) {
     const findings: IPolicyFinding[] = [];
     for (const raw of run.findings) {
-      let f = weigh(raw, policy, options.weigh);
+      let f = weigh(raw, policy, context);
       const w = waivers.length
         ? await findWaiver(f, item.request.package_name, item.commitSha, waivers, now, hasher)
         : undefined;

@@ -62,6 +62,14 @@ _real_exec = builtins.exec
 
 
 def _exec(source, globals=None, locals=None, *args, **kwargs):
+    # Called as exec(code) the real exec runs in its caller's namespace; from
+    # here it would run in this function's (setup.py's exec of its version
+    # file would define __version__ here, and setup.py fail with NameError).
+    if globals is None:
+        caller = sys._getframe(1)
+        globals = caller.f_globals
+        if locals is None:
+            locals = caller.f_locals
     if (
         isinstance(source, str)
         and isinstance(globals, dict)
