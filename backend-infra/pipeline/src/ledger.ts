@@ -114,6 +114,8 @@ export class GitLedger implements ILedger {
   private queue: Promise<void> = Promise.resolve();
   /** Appends not yet started, by file, columns and unique key: later callers join them. */
   private readonly batches = new Map<string, IAppendBatch>();
+  /** This instance's appends, one after the other (they wait here, not by polling the lock file). */
+  private appending: Promise<void> = Promise.resolve();
   /** A read not yet started: later callers share its result. */
   private queuedRead?: Promise<ILedgerSnapshot>;
 
@@ -163,9 +165,14 @@ export class GitLedger implements ILedger {
       const open: IAppendBatch = { rows: [], messages: [], done: undefined as never };
       batch = open;
       this.batches.set(key, open);
+      const previous = this.appending;
+      let finished!: () => void;
+      this.appending = new Promise<void>(resolve => (finished = resolve));
       open.done = (async () => {
-        // Let the callers of this tick join before the lock is even tried.
+        // Let the callers of this tick join before the lock is even tried, and
+        // this instance's earlier append finish (its waiters join this batch).
         await Promise.resolve();
+        await previous;
         const release = this.options.lockFile ? await acquireLock(this.options.lockFile) : null;
         try {
           return await this.appendOptimistic(file, columns, open, options.uniqueBy, () => {
@@ -174,6 +181,7 @@ export class GitLedger implements ILedger {
           });
         } finally {
           await release?.();
+          finished();
         }
       })();
       open.done.catch(() => {
