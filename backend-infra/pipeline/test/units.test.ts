@@ -1,5 +1,6 @@
 /** Units: dependency metadata, the policy, the SSRF guard, hardened clone details, SARIF reading. */
 import assert from 'node:assert/strict';
+import { linePhases } from '../src/scanners/phase';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -150,6 +151,44 @@ describe('policy', () => {
     assert.equal(semgrep.length, 2, 'suppressed results count');
     assert.match(semgrep[1].message, /suppressed in the source: counted/);
     assert.deepEqual([semgrep[0].severity, semgrep[0].confidence], ['high', 'medium']);
+  });
+});
+
+describe('static phase (the fallback without an observation)', () => {
+  it('a function whose signature spans several lines keeps its body in the function (call), its defaults at import', () => {
+    const text = [
+      'import pickle',
+      '',
+      '',
+      '@deprecated("use load()")',
+      'def load_str_bytes(',
+      '    b,',
+      '    *,',
+      '    allow_pickle: bool = default_allow(),',
+      ') -> object:',
+      '    """Decode b.',
+      '',
+      '    (pickle only when asked)"""',
+      '    if allow_pickle:',
+      '        return pickle.loads(b)',
+      '    return {"x": (1, 2)}',
+      '',
+      '',
+      'CACHE = dict(',
+      '    a=1,',
+      ')',
+      'pickle.loads(CACHE)',
+      ''
+    ].join('\n');
+    const phases = linePhases(text, true);
+    const at = (n: number) => phases[n - 1];
+    assert.equal(at(5), 'import');
+    assert.equal(at(8), 'import', 'a default is evaluated when the def runs');
+    assert.equal(at(9), 'import');
+    assert.equal(at(14), 'call', 'the body runs only when called');
+    assert.equal(at(15), 'call');
+    assert.equal(at(19), 'import');
+    assert.equal(at(21), 'import', 'after the bracketed statement: module level again');
   });
 });
 

@@ -121,6 +121,20 @@ function headerOf(line: string, python: boolean): IBlock | null {
   return { indent: indentOf(line), fn: false };
 }
 
+/** Brackets a Python line opens minus those it closes (string literals and comments aside). */
+function bracketDelta(line: string): number {
+  const code = line
+    .replace(/("""|''')/g, '')
+    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '')
+    .replace(/#.*$/, '');
+  let delta = 0;
+  for (const ch of code) {
+    if (ch === '(' || ch === '[' || ch === '{') delta++;
+    else if (ch === ')' || ch === ']' || ch === '}') delta--;
+  }
+  return delta;
+}
+
 /**
  * Per line of a Python or JavaScript source (0-based): `import` when it runs
  * as the module loads, `call` when only a call runs it.
@@ -133,7 +147,18 @@ export function linePhases(text: string, python: boolean): ('import' | 'call' | 
   /** Lines inside the `__main__` block. */
   const script: boolean[] = [];
   let inString = false;
+  /** Python: brackets left open by the statement so far (a signature over several lines). */
+  let open = 0;
   for (const line of lines) {
+    if (python && open > 0 && !inString) {
+      // A continuation line belongs to the statement that opened the bracket:
+      // `def f(\n    a,\n) -> T:` is one header, its body the function's.
+      owner.push(owner.length ? owner[owner.length - 1] : undefined);
+      script.push(script.length ? script[script.length - 1] : false);
+      open = Math.max(0, open + bracketDelta(line));
+      if ((line.match(/"""|'''/g) ?? []).length % 2 === 1) inString = true;
+      continue;
+    }
     const blank = line.trim() === '' || (python && line.trim().startsWith('#'));
     if (python) {
       const quotes = (line.match(/"""|'''/g) ?? []).length;
@@ -157,6 +182,7 @@ export function linePhases(text: string, python: boolean): ('import' | 'call' | 
     script.push(stack.some(b => b.main));
     const header = headerOf(line, python);
     if (header) stack.push(header);
+    if (python) open = Math.max(0, bracketDelta(line));
   }
   // Functions run at import: called (or registered) from module-level code, then transitively.
   const names = new Set(owner.flatMap(o => o ?? []).filter(Boolean));
