@@ -129,7 +129,7 @@ describe('scanner adapters (real tools, no network)', () => {
     );
   });
 
-  it('semgrep install-time-pip: a command that runs pip install, not a comment or a message; builtins-getattr: a builtin called by a computed name, not a class looked up', async () => {
+  it('semgrep install-time-pip: a command that runs pip install, not a comment or a message; builtins-getattr: a builtin called by a computed name, not a class looked up; eval-parameter: not with a namespace given', async () => {
     const run = await scan(knownScanners().get('semgrep')!, {
       'setup.py': [
         'import os, subprocess, sys',
@@ -143,11 +143,28 @@ describe('scanner adapters (real tools, no network)', () => {
         '_imp = getattr(__builtins__, chr(95) + chr(95) + chr(105) + chr(109))',
         '_mod = _imp("p" + "ip")',
         ''
+      ].join('\n'),
+      // eval-parameter: a parameter evaluated in the function's own namespace, not a
+      // code-evaluation API given its namespace (jinja2's exec(code, namespace)).
+      'calc.py': [
+        'def calculate(expression):',
+        '    return eval(expression)',
+        '',
+        '',
+        'def from_code(code, namespace):',
+        '    exec(code, namespace)',
+        ''
       ].join('\n')
     });
+    assert.deepEqual(
+      run.findings
+        .filter(f => f.ruleId === 'repoguard.python.eval-parameter')
+        .map(f => `${f.path}:${f.line}`),
+      ['calc.py:2']
+    );
     const lines = (rule: string) =>
       run.findings
-        .filter(f => f.ruleId === `repoguard.python.${rule}`)
+        .filter(f => f.path === 'setup.py' && f.ruleId === `repoguard.python.${rule}`)
         .map(f => f.line)
         .sort((a, b) => a! - b!);
     assert.equal(run.status, 'ok');
