@@ -284,6 +284,29 @@ async function decideNow(p, runs) {
     // Phases the scan derived from the source's structure (not observed) are derived
     // again with the current scanners/phase.ts, as a new scan would.
     const { locate } = require(path.join(dist, 'scanners', 'phase.js'));
+    // A scanner rerun alone (--rescan) had no dynamic run beside it: its findings get
+    // the observation that the other scanners' cached findings carry (same file and
+    // line: that phase; a file observed not to be installed: not-installed).
+    const seen = new Map();
+    for (const f of item.scanners.flatMap(r => r.findings)) {
+      if (!f.observed || f.category === 'dynamic' || !f.path) continue;
+      const file = seen.get(f.path) ?? { lines: new Map(), phases: new Set() };
+      if (f.line) file.lines.set(f.line, f.phase);
+      file.phases.add(f.phase);
+      seen.set(f.path, file);
+    }
+    // Not installed: every observed finding of the file says so (an installed module's
+    // `__main__` block is not-installed too, beside its call or import lines).
+    for (const file of seen.values()) {
+      file.notInstalled = file.phases.size === 1 && file.phases.has('not-installed');
+    }
+    for (const f of item.scanners.flatMap(r => r.findings)) {
+      const file = !f.observed && f.category !== 'dynamic' ? seen.get(f.path) : undefined;
+      if (!file) continue;
+      const phase = f.line !== undefined ? file.lines.get(f.line) : undefined;
+      if (phase) Object.assign(f, { phase, observed: true });
+      else if (file.notInstalled) Object.assign(f, { phase: 'not-installed', observed: true });
+    }
     for (const run of item.scanners) {
       const statics = run.findings.filter(f => !f.observed);
       for (const f of statics) delete f.phase;

@@ -692,6 +692,28 @@ describe('policy: gates, weighting, fail closed', () => {
     };
     assert.equal(eff({ ...evidence, phase: 'not-installed' }), 'medium');
     assert.equal(eff({ ...evidence, phase: 'not-installed', observed: true }), 'low');
+    // setup.py exec()s its own version file through pathlib (websockets): not code injection,
+    // even with 'socket' in the file's name.
+    const versionExec = {
+      ruleId: 'B102',
+      severity: 'medium' as Severity,
+      path: 'setup.py',
+      phase: 'install' as const
+    };
+    assert.equal(
+      eff({
+        ...versionExec,
+        snippet:
+          'exec((root_dir / "src" / "websockets" / "version.py").read_text(encoding="utf-8"))'
+      }),
+      'low'
+    );
+    assert.equal(eff({ ...versionExec, snippet: 'exec(base64.b64decode(PAYLOAD))' }), 'high');
+    // Marking a string as safe HTML (jinja2's Markup) is weighed by when it runs.
+    assert.equal(
+      eff({ ruleId: 'B704', severity: 'medium' as Severity, phase: 'call' as const }),
+      'info'
+    );
     // A capability observed to run at import, where the sandbox saw nothing harmful: −1.
     const atImport = { severity: 'medium' as Severity, phase: 'import' as const, observed: true };
     assert.equal(eff(atImport, { quietRun: true }), 'low');

@@ -90,7 +90,9 @@ export const BANDIT_CLASSES: Record<string, IRuleClass> = {
   B305: v('CWE-327'), // insecure cipher mode
   B306: v('CWE-377'), // mktemp
   B307: c, // eval
-  B308: v('CWE-80'), // mark_safe
+  // Marking a string as safe HTML (Django mark_safe, markupsafe.Markup): an XSS sink only
+  // for untrusted input, and what template engines do with their own output; weighed by phase.
+  B308: c, // mark_safe
   B310: c, // urlopen
   B311: l, // random
   B312: c, // telnetlib
@@ -146,8 +148,8 @@ export const BANDIT_CLASSES: Record<string, IRuleClass> = {
   B615: l, // huggingface download without revision
   B701: v('CWE-94'), // jinja2 autoescape=False
   B702: v('CWE-80'), // mako
-  B703: v('CWE-80'),
-  B704: v('CWE-80'),
+  B703: c,
+  B704: c,
   'bandit-parse-error': l
 };
 
@@ -196,7 +198,9 @@ const OWN_FILE_EXEC =
 const EXEC_RULES = new Set(['B102', 'B307', 'repoguard.python.eval-exec']);
 /** exec/eval of a string literal: the code is in the source, in plain sight (six's exec_("def reraise…")). */
 const LITERAL_EXEC = /\b(exec_?|eval)\s*\(\s*[rbuRBU]?("|')/;
-const REMOTE = /https?:|urlopen|request|socket|decode|b64|base64|zlib|marshal|codecs/i;
+// Words, not substrings: a file named websockets/version.py is not a socket.
+const REMOTE =
+  /https?:|urlopen|\brequests?\b|\bsocket\b|\bdecode\b|\bb64|base64|\bzlib\b|\bmarshal\b|\bcodecs\b/i;
 
 /** True when a secret finding sits in docs, CI configuration or a source map (examples, upload tokens). */
 export function docOrCiFile(path: string): boolean {
